@@ -1,0 +1,58 @@
+// The admin HTTP endpoints: a route table over what the proxy exposes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tether/admin/http_request_parser.hpp"
+
+namespace tether::admin {
+
+// One row of GET /connections. Never carries auth data.
+struct ConnectionInfo {
+    std::uint64_t id = 0;
+    std::string client;
+    std::string user;
+    std::string database;
+    std::string peer;
+    std::uint32_t upstream_thread_id = 0;
+    std::string state;
+    double age_seconds = 0;
+    double idle_seconds = 0;
+    bool in_transaction = false;
+    std::uint64_t bytes_from_client = 0;
+    std::uint64_t bytes_from_upstream = 0;
+    std::vector<std::pair<std::string, std::string>> attrs;
+};
+
+// What the admin endpoints read from the running proxy; the I/O layer implements it.
+class ProxyView {
+public:
+    virtual ~ProxyView() = default;
+    virtual std::string metrics_text() = 0;
+    virtual bool ready() = 0;
+    virtual std::string not_ready_reason() = 0;
+    virtual std::vector<ConnectionInfo> connections() = 0;
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool close = false;
+};
+
+// Routes one request. Unknown paths 404, known paths with another method 405.
+HttpResponse handle_admin_request(const HttpRequest& request, ProxyView& proxy);
+// 400 for a request the parser rejected; the connection closes after it.
+HttpResponse bad_request(const std::string& why);
+
+// Status line, headers and body, ready for the socket.
+std::string serialize(const HttpResponse& response, bool keep_alive);
+
+std::string connections_json(const std::vector<ConnectionInfo>& connections);
+
+}  // namespace tether::admin

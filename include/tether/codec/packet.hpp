@@ -1,0 +1,57 @@
+// Packet framing: the 4-byte header (3-byte little-endian length + sequence id) and
+// logical packets whose 0xFFFFFF-byte payloads continue in the next physical packet.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tether/codec/decode_result.hpp"
+
+namespace tether::codec {
+
+using Bytes = std::span<const std::byte>;
+
+inline constexpr std::size_t header_size = 4;
+// A physical payload of exactly this many bytes means "the payload continues in
+// the next packet"; a logical payload that is a multiple of it ends with an
+// empty packet.
+inline constexpr std::uint32_t max_physical_payload = 0xFFFFFF;
+
+struct PacketHeader {
+    std::uint32_t payload_length = 0;
+    std::uint8_t sequence_id = 0;
+};
+
+// One physical packet; `payload` points into the input.
+struct Packet {
+    PacketHeader header;
+    Bytes payload;
+};
+
+// Needs 4 bytes; never malformed.
+DecodeResult<PacketHeader> decode_header(Bytes input);
+// Header plus the whole payload; consumed = 4 + payload_length.
+DecodeResult<Packet> decode_packet(Bytes input);
+
+void encode_header(PacketHeader header, std::byte out[header_size]);
+
+// Appends `payload` as one logical packet starting at `sequence_id`, split into
+// 0xFFFFFF-byte physical packets (and a trailing empty one when needed).
+// Returns the sequence id after the last packet written.
+std::uint8_t append_packet(std::vector<std::byte>& out, std::uint8_t sequence_id, Bytes payload);
+
+// A logical packet reassembled from its physical packets (handshake phase only:
+// the command-phase relay never copies payloads).
+struct LogicalPacket {
+    std::uint8_t first_sequence_id = 0;
+    std::uint8_t last_sequence_id = 0;
+    std::vector<std::byte> payload;
+};
+
+// Malformed when the sequence ids of the continuation packets are not
+// consecutive or the payload would exceed `max_payload` bytes.
+DecodeResult<LogicalPacket> decode_logical_packet(Bytes input, std::size_t max_payload);
+
+}  // namespace tether::codec

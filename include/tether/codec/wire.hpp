@@ -1,0 +1,78 @@
+// Bounds-checked readers and writers of the protocol's integer and string encodings.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tether::codec {
+
+// Reads little-endian integers, length-encoded integers and strings from a
+// span. Every read checks the bounds; a failed read returns nullopt and leaves
+// the reader failed (ok() false), so a decoder can read a run of fields and
+// check once. Never reads past the span.
+class WireReader {
+public:
+    explicit WireReader(std::span<const std::byte> data) : data_(data) {}
+
+    std::optional<std::uint8_t> u8();
+    std::optional<std::uint16_t> u16();
+    std::optional<std::uint32_t> u24();
+    std::optional<std::uint32_t> u32();
+    std::optional<std::uint64_t> u64();
+    // 0xFB (NULL) and 0xFF are not valid length-encoded integers here.
+    std::optional<std::uint64_t> lenenc_int();
+    std::optional<std::span<const std::byte>> bytes(std::size_t n);
+    std::optional<std::string_view> lenenc_string();
+    // Up to (not including) the next NUL; consumes the NUL.
+    std::optional<std::string_view> nul_string();
+    // Up to the next NUL (consumed), or everything that is left when there is
+    // none; `terminated` says which. For fields old peers send unterminated.
+    std::string_view nul_or_rest_string(bool& terminated);
+    // Everything that is left.
+    std::span<const std::byte> rest();
+    bool skip(std::size_t n);
+
+    [[nodiscard]] std::size_t remaining() const { return failed_ ? 0 : data_.size() - pos_; }
+    [[nodiscard]] bool at_end() const { return remaining() == 0; }
+    [[nodiscard]] std::size_t position() const { return pos_; }
+    [[nodiscard]] bool ok() const { return !failed_; }
+    std::optional<std::uint8_t> peek() const;
+
+private:
+    std::span<const std::byte> data_;
+    std::size_t pos_ = 0;
+    bool failed_ = false;
+};
+
+class WireWriter {
+public:
+    explicit WireWriter(std::vector<std::byte>& out) : out_(out) {}
+    void u8(std::uint8_t v);
+    void u16(std::uint16_t v);
+    void u24(std::uint32_t v);
+    void u32(std::uint32_t v);
+    void lenenc_int(std::uint64_t v);
+    void bytes(std::span<const std::byte> b);
+    void text(std::string_view s);
+    void lenenc_string(std::string_view s);
+    void lenenc_bytes(std::span<const std::byte> b);
+    void nul_string(std::string_view s);
+    void zeros(std::size_t n);
+
+private:
+    std::vector<std::byte>& out_;
+};
+
+inline std::span<const std::byte> as_bytes(std::string_view s) {
+    return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+inline std::string_view as_text(std::span<const std::byte> b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+}  // namespace tether::codec

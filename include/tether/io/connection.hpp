@@ -1,0 +1,112 @@
+// One client connection: the client socket, its upstream socket and the Session
+// between them. Owns both libuv handles; deletes itself after both have closed.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "tether/metrics/metrics.hpp"
+#include "tether/session/session.hpp"
+
+namespace tether::io {
+
+class Proxy;
+
+// A socket end: TCP or unix. The union keeps the handle at a stable address for
+// its whole life (the Connection is never moved).
+struct Socket {
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } uv{};
+    bool initialized = false;    // uv_*_init ran: the handle must be uv_close()d
+    bool connected = false;
+    bool reading = false;
+    bool close_after_flush = false;
+    bool closed = false;         // uv_close was called
+    std::size_t queued = 0;      // bytes in write requests not completed yet
+    std::uint64_t bytes_in = 0;  // read from this socket
+};
+
+class Connection {
+public:
+    // `client` is null for a readiness probe: a session whose client is gone
+    // from the start, so it only finishes a reserved-user login.
+    Connection(Proxy& proxy, std::uint64_t id, const session::SessionConfig& config);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Takes the accepted client (already initialized by the listener).
+    void start_with_client(std::string peer);
+    void start_probe();
+
+    void tick(session::Clock::time_point now);
+    void close(session::CloseReason reason);
+
+    [[nodiscard]] std::uint64_t id() const { return id_; }
+    [[nodiscard]] const session::Session& session() const { return session_; }
+    [[nodiscard]] const std::string& peer() const { return peer_; }
+    [[nodiscard]] bool is_probe() const { return probe_; }
+    [[nodiscard]] std::uint64_t bytes_from_client() const { return client_.bytes_in; }
+    [[nodiscard]] std::uint64_t bytes_from_upstream() const { return upstream_.bytes_in; }
+    [[nodiscard]] const metrics::SessionLabels* labels() const { return has_labels_ ? &labels_ : nullptr; }
+    [[nodiscard]] bool counted_open() const { return counted_open_; }
+    [[nodiscard]] bool upstream_was_connected() const { return upstream_counted_; }
+
+    Socket& client_socket() { return client_; }
+
+private:
+    friend class Proxy;
+    struct WriteRequest;
+
+    void apply(session::Actions& actions, codec::Bytes input, bool from_client);
+    void handle_events(session::Actions& actions);
+    void write(Socket& to, codec::Bytes bytes);
+    void write_owned(Socket& to, std::vector<std::byte>& bytes);
+    void queue_write(Socket& to, codec::Bytes bytes, std::size_t already_written);
+    void close_socket(Socket& socket);
+    void request_close(Socket& socket);
+    void start_reading(Socket& socket);
+    void stop_reading(Socket& socket);
+    void update_backpressure();
+    void connect_upstream();
+    void on_resolved(int status, addrinfo* result);
+    void on_connected(int status);
+    void on_read(Socket& from, ssize_t nread, const uv_buf_t* buf);
+    void on_written(Socket& to, std::size_t bytes, int status);
+    void on_socket_error(Socket& socket, int status);
+    void on_socket_closed();
+    void maybe_finish();
+    Socket& other(Socket& s) { return &s == &client_ ? upstream_ : client_; }
+
+    static void alloc_cb(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
+    static void read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+    static void write_cb(uv_write_t* req, int status);
+    static void close_cb(uv_handle_t* handle);
+    static void resolve_cb(uv_getaddrinfo_t* req, int status, addrinfo* result);
+    static void connect_cb(uv_connect_t* req, int status);
+
+    Proxy& proxy_;
+    std::uint64_t id_;
+    session::Session session_;
+    Socket client_;
+    Socket upstream_;
+    uv_getaddrinfo_t resolve_req_{};
+    uv_connect_t connect_req_{};
+    int pending_requests_ = 0;  // resolve/connect requests whose callbacks have not run
+    int open_handles_ = 0;      // initialized handles whose close callbacks have not run
+    bool probe_ = false;
+    bool finished_ = false;
+    bool upstream_counted_ = false;
+    bool counted_open_ = false;
+    bool has_labels_ = false;
+    std::string peer_;
+    metrics::SessionLabels labels_;
+};
+
+}  // namespace tether::io

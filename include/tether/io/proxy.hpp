@@ -1,0 +1,91 @@
+// The running proxy: the listener, every Connection, the periodic janitor,
+// readiness, and the shutdown sequence. All on one libuv loop.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tether/admin/admin_api.hpp"
+#include "tether/attribution/client_label.hpp"
+#include "tether/config/config.hpp"
+#include "tether/io/admin_server.hpp"
+#include "tether/io/connection.hpp"
+#include "tether/metrics/metrics.hpp"
+
+namespace tether::io {
+
+class Proxy final : public admin::ProxyView {
+public:
+    Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& metrics);
+    Proxy(const Proxy&) = delete;
+    Proxy& operator=(const Proxy&) = delete;
+
+    // Binds the listeners and starts the janitor. Returns false (after logging
+    // why) when a listener cannot be bound.
+    bool start();
+    // SIGINT/SIGTERM: stop accepting, close every session cleanly, close the
+    // handles; the loop then runs out and uv_run returns.
+    void shutdown();
+
+    // For Connection.
+    [[nodiscard]] uv_loop_t* loop() const { return loop_; }
+    [[nodiscard]] const config::Config& config() const { return config_; }
+    [[nodiscard]] const session::SessionConfig& session_config() const { return session_config_; }
+    [[nodiscard]] session::Clock::time_point now() const;
+    uv_buf_t read_buffer();
+    void on_session_events(Connection& connection, session::Actions& actions);
+    void on_upstream_connected(Connection& connection);
+    void on_connection_finished(Connection* connection);
+
+    // admin::ProxyView
+    std::string metrics_text() override;
+    bool ready() override;
+    std::string not_ready_reason() override;
+    std::vector<admin::ConnectionInfo> connections() override;
+
+private:
+    void on_accept(int status);
+    void on_tick();
+    void start_probe();
+    void maybe_stop();
+    static void accept_cb(uv_stream_t* server, int status);
+    static void tick_cb(uv_timer_t* timer);
+
+    uv_loop_t* loop_;
+    const config::Config& config_;
+    metrics::Metrics& metrics_;
+    session::SessionConfig session_config_;
+    std::vector<attribution::LabelRule> label_rules_;
+
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } listener_{};
+    bool listening_ = false;
+    uv_timer_t ticker_{};
+    AdminServer admin_;
+
+    std::unordered_map<std::uint64_t, Connection*> connections_;
+    std::uint64_t next_id_ = 1;
+    // One read buffer for the whole loop: a read is relayed (or copied into a
+    // write request) before the next begins, so idle sessions hold no buffer.
+    std::unique_ptr<std::array<char, 64 * 1024>> read_buffer_;
+
+    // Readiness: the latest evidence about the upstream, from real sessions or probes.
+    bool upstream_ok_ = false;
+    std::string upstream_problem_ = "upstream not checked yet";
+    session::Clock::time_point last_upstream_evidence_{};
+    Connection* probe_ = nullptr;  // the readiness probe in progress, if any
+    session::Clock::time_point last_sweep_{};
+    bool shutting_down_ = false;
+};
+
+}  // namespace tether::io

@@ -1,0 +1,67 @@
+// Every Prometheus series tether exports, and the session events that move them.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "tether/session/close_reason.hpp"
+
+namespace tether::metrics {
+
+using Clock = std::chrono::steady_clock;
+
+// The labels one session is counted under, after the cardinality budget.
+struct SessionLabels {
+    std::string client;
+    std::string user;
+};
+
+struct MetricsConfig {
+    std::size_t max_client_labels = 100;
+    // How long the counters of a client/user pair outlive its last session,
+    // so scrapes see their final values before the series go away.
+    std::chrono::seconds series_linger{15 * 60};
+    std::string version;
+};
+
+// Owns the prometheus-cpp registry (only this layer includes prometheus-cpp).
+// Per-client series live as long as a session holds their labels, plus the
+// linger; tether_client_connections is removed the moment it reaches zero.
+class Metrics {
+public:
+    explicit Metrics(MetricsConfig config);
+    ~Metrics();
+    Metrics(const Metrics&) = delete;
+    Metrics& operator=(const Metrics&) = delete;
+
+    // A session's login arrived: resolve its labels against the budget and hold them.
+    SessionLabels hold_labels(const std::string& client, const std::string& user);
+    // The session no longer uses these labels (it ended, or was re-attributed).
+    void release_labels(const SessionLabels& labels, Clock::time_point now);
+
+    void session_opened(const SessionLabels& labels);   // authenticated: counts as a client connection
+    void session_ended_open(const SessionLabels& labels);  // an authenticated session ended
+    void auth_failed(const SessionLabels& labels);
+    void session_closed(session::CloseReason reason, double duration_seconds);
+    void orphan_closed();
+    void desynced();
+    void upstream_opened();
+    void upstream_closed();
+    void upstream_refused();
+
+    // Drops lingering series whose labels no session holds.
+    void sweep(Clock::time_point now);
+
+    // The text exposition format, with process metrics read now.
+    std::string render();
+
+    [[nodiscard]] double client_connections(const SessionLabels& labels) const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace tether::metrics

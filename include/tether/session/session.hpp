@@ -1,0 +1,138 @@
+// One client connection's protocol state machine: handshake relay, login capture,
+// command tracking, and the clean finish of an abandoned server handshake. No I/O.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tether/codec/handshake.hpp"
+#include "tether/session/actions.hpp"
+#include "tether/session/close_reason.hpp"
+#include "tether/session/command_tracker.hpp"
+
+namespace tether::session {
+
+enum class Phase : std::uint8_t {
+    connecting,          // waiting for the upstream connection
+    awaiting_greeting,   // connected; waiting for the server's greeting
+    awaiting_login,      // greeting relayed; waiting for the client's login
+    awaiting_admission,  // login decoded; the owner decides (caps) through admit()
+    authenticating,      // login forwarded; relaying the auth exchange to the server's OK or ERR
+    command,             // logged in; every command followed to the end of its response
+    relaying,            // the tracker lost sync: bytes pass through, no idle decisions
+    finishing_upstream,  // the client is gone before its login completed: tether completes a refused login itself
+    closed,
+};
+
+std::string_view phase_name(Phase phase);
+
+struct SessionConfig {
+    // A user name that must not exist on the server. Abandoned handshakes are
+    // finished with a login for it, so the server answers 1045 instead of
+    // counting a handshake error against tether's address.
+    std::string reserved_user = "tether_abort_login";
+    std::string upstream_name;  // for error messages
+    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds connect_timeout{5'000};
+};
+
+// The owner's answer to a login.
+struct Admission {
+    bool allowed = true;
+    std::uint16_t error_code = 0;
+    std::string sql_state;
+    std::string message;
+
+    static Admission allow() { return {}; }
+    static Admission refuse(std::uint16_t code, std::string sql_state, std::string message) {
+        return {false, code, std::move(sql_state), std::move(message)};
+    }
+};
+
+// Entry points take an Actions to fill (cleared by the caller) and return
+// nothing: everything the owner must do is in the Actions. Time comes in as an
+// argument. Only enter() changes the phase.
+class Session {
+public:
+    Session(const SessionConfig& config, Clock::time_point now);
+
+    void start(Actions& out);
+    void on_upstream_connected(Clock::time_point now, Actions& out);
+    void on_upstream_connect_failed(std::string_view why, Actions& out);
+    void on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions& out);
+    void on_upstream_bytes(codec::Bytes chunk, Clock::time_point now, Actions& out);
+    // The client's socket ended (EOF, reset, error).
+    void on_client_closed(Actions& out);
+    // The upstream socket ended.
+    void on_upstream_closed(Actions& out);
+    // Called periodically: enforces the connect and handshake timeouts.
+    void on_tick(Clock::time_point now, Actions& out);
+    // After SessionEvent::login_received.
+    void admit(const Admission& admission, Actions& out);
+    // Close on tether's initiative (admin, idle policy, shutdown): COM_QUIT to
+    // the server first when no command is in flight.
+    void close(CloseReason reason, Actions& out);
+
+    [[nodiscard]] Phase phase() const { return phase_; }
+    [[nodiscard]] std::optional<CloseReason> close_reason() const { return reason_; }
+    [[nodiscard]] const codec::Login* login() const { return login_ ? &*login_ : nullptr; }
+    [[nodiscard]] std::uint32_t upstream_thread_id() const { return thread_id_; }
+    [[nodiscard]] const std::string& server_version() const { return server_version_; }
+    [[nodiscard]] bool command_in_flight() const { return phase_ == Phase::command && !tracker_.idle(); }
+    [[nodiscard]] bool in_transaction() const { return tracker_.in_transaction(); }
+    [[nodiscard]] bool tracking() const { return phase_ == Phase::command; }
+    [[nodiscard]] bool authenticated() const { return authenticated_; }
+    [[nodiscard]] Clock::time_point started_at() const { return started_at_; }
+    [[nodiscard]] Clock::time_point last_activity() const;
+    [[nodiscard]] const CommandTracker& tracker() const { return tracker_; }
+    [[nodiscard]] const char* desync_reason() const { return tracker_.desync_reason(); }
+    // The login carried by the last accepted COM_CHANGE_USER (after SessionEvent::reattributed).
+    void replace_login(codec::Login login) { login_ = std::move(login); }
+    [[nodiscard]] bool client_open() const { return client_open_; }
+    [[nodiscard]] bool upstream_open() const { return upstream_open_; }
+
+private:
+    void enter(Phase next);
+    void set_reason(CloseReason reason);
+    void relay_greeting(Actions& out);
+    void read_login(Actions& out);
+    void relay_auth_exchange(Actions& out);
+    void finish_upstream(Actions& out);
+    void drive_finish(Actions& out);
+    void close_client_side(Actions& out);
+    void close_upstream_side(Actions& out);
+    void fail_handshake(CloseReason reason, std::string note, Actions& out);
+    void track_after_auth(codec::Bytes rest, Clock::time_point now, Actions& out, bool from_client);
+    void check_tracker(Actions& out);
+
+    const SessionConfig& config_;
+    Phase phase_ = Phase::connecting;
+    std::optional<CloseReason> reason_;
+    Clock::time_point started_at_;
+    Clock::time_point now_;  // the latest time an entry point was given
+    Clock::time_point finish_deadline_{};
+
+    // Handshake-phase buffers: only until the command phase starts.
+    std::vector<std::byte> client_pending_;
+    std::vector<std::byte> upstream_pending_;
+    std::vector<std::byte> login_packet_;  // the client's login as it arrived, forwarded after admission
+    std::uint8_t login_sequence_id_ = 1;
+    std::uint8_t finish_sequence_id_ = 0;  // next sequence id in tether's own exchange with the server
+
+    std::optional<codec::Greeting> greeting_;
+    std::optional<codec::Login> login_;
+    std::uint32_t thread_id_ = 0;
+    std::string server_version_;
+    CommandTracker tracker_;
+    bool authenticated_ = false;
+    bool client_open_ = true;
+    bool upstream_open_ = false;
+    bool upstream_connecting_ = false;
+    bool login_forwarded_ = false;
+    bool finish_login_sent_ = false;
+};
+
+}  // namespace tether::session

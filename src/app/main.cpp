@@ -1,0 +1,77 @@
+// tether's entry point: read the configuration, run the proxy on one libuv loop
+// until SIGINT or SIGTERM, and exit 0 once every session is closed.
+#include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+#include <variant>
+
+#include "tether/attribution/client_label.hpp"
+#include "tether/config/config.hpp"
+#include "tether/io/proxy.hpp"
+#include "tether/metrics/metrics.hpp"
+#include "tether/util/log.hpp"
+
+namespace {
+
+struct Signals {
+    uv_signal_t interrupt{};
+    uv_signal_t terminate{};
+    tether::io::Proxy* proxy = nullptr;
+
+    static void on_signal(uv_signal_t* handle, int signum) {
+        auto* self = static_cast<Signals*>(handle->data);
+        tether::log::info("signal", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
+        uv_close(reinterpret_cast<uv_handle_t*>(&self->interrupt), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t*>(&self->terminate), nullptr);
+        self->proxy->shutdown();
+    }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto parsed = tether::config::parse_command_line(argc, argv);
+    if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+    const auto config = std::get<tether::config::Config>(std::move(parsed));
+
+    std::string error;
+    if (!tether::attribution::parse_label_rules(config.client_label, error)) {
+        std::fprintf(stderr, "tether: --client-label: %s\n", error.c_str());
+        return 2;
+    }
+    tether::log::configure(*tether::log::parse_level(config.log_level), *tether::log::parse_format(config.log_format));
+    // A peer that hangs up mid-write must cost one session, not the process.
+    std::signal(SIGPIPE, SIG_IGN);
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int exit_code = 0;
+    {
+        tether::metrics::Metrics metrics({config.max_client_labels,
+                                          std::chrono::duration_cast<std::chrono::seconds>(config.series_linger),
+                                          TETHER_VERSION});
+        tether::io::Proxy proxy(&loop, config, metrics);
+        Signals signals;
+        signals.proxy = &proxy;
+        uv_signal_init(&loop, &signals.interrupt);
+        uv_signal_init(&loop, &signals.terminate);
+        signals.interrupt.data = &signals;
+        signals.terminate.data = &signals;
+        uv_signal_start(&signals.interrupt, &Signals::on_signal, SIGINT);
+        uv_signal_start(&signals.terminate, &Signals::on_signal, SIGTERM);
+        if (!proxy.start()) {
+            exit_code = 1;
+            uv_close(reinterpret_cast<uv_handle_t*>(&signals.interrupt), nullptr);
+            uv_close(reinterpret_cast<uv_handle_t*>(&signals.terminate), nullptr);
+            proxy.shutdown();
+        }
+        uv_run(&loop, UV_RUN_DEFAULT);
+        tether::log::info("stopped", {{"exit_code", std::to_string(exit_code)}});
+    }
+    if (uv_loop_close(&loop) != 0) {
+        tether::log::error("loop_not_clean", {{"detail", "handles still open at exit"}});
+        return exit_code == 0 ? 1 : exit_code;
+    }
+    return exit_code;
+}

@@ -1,0 +1,87 @@
+// Packet framing: physical packet headers and logical packets split at 0xFFFFFF bytes.
+#include "tether/codec/packet.hpp"
+
+#include <algorithm>
+
+namespace tether::codec {
+
+DecodeResult<PacketHeader> decode_header(Bytes input) {
+    if (input.size() < header_size) return DecodeResult<PacketHeader>::more();
+    PacketHeader h;
+    h.payload_length = std::to_integer<std::uint32_t>(input[0]) | (std::to_integer<std::uint32_t>(input[1]) << 8) |
+                       (std::to_integer<std::uint32_t>(input[2]) << 16);
+    h.sequence_id = std::to_integer<std::uint8_t>(input[3]);
+    return DecodeResult<PacketHeader>::success(h, header_size);
+}
+
+DecodeResult<Packet> decode_packet(Bytes input) {
+    auto header = decode_header(input);
+    if (!header.ok()) return DecodeResult<Packet>::more();
+    const std::size_t total = header_size + header.value.payload_length;
+    if (input.size() < total) return DecodeResult<Packet>::more();
+    return DecodeResult<Packet>::success(Packet{header.value, input.subspan(header_size, header.value.payload_length)},
+                                         total);
+}
+
+void encode_header(PacketHeader header, std::byte out[header_size]) {
+    out[0] = static_cast<std::byte>(header.payload_length & 0xFF);
+    out[1] = static_cast<std::byte>((header.payload_length >> 8) & 0xFF);
+    out[2] = static_cast<std::byte>((header.payload_length >> 16) & 0xFF);
+    out[3] = static_cast<std::byte>(header.sequence_id);
+}
+
+std::uint8_t append_packet(std::vector<std::byte>& out, std::uint8_t sequence_id, Bytes payload) {
+    out.reserve(out.size() + payload.size() + header_size * (1 + payload.size() / max_physical_payload));
+    for (;;) {
+        const std::size_t chunk = std::min<std::size_t>(payload.size(), max_physical_payload);
+        std::byte header[header_size];
+        encode_header(PacketHeader{static_cast<std::uint32_t>(chunk), sequence_id}, header);
+        out.insert(out.end(), header, header + header_size);
+        out.insert(out.end(), payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>(chunk));
+        payload = payload.subspan(chunk);
+        ++sequence_id;
+        // A full-size chunk tells the peer "more follows", so the last one must be shorter (maybe empty).
+        if (chunk < max_physical_payload) return sequence_id;
+    }
+}
+
+DecodeResult<LogicalPacket> decode_logical_packet(Bytes input, std::size_t max_payload) {
+    using Result = DecodeResult<LogicalPacket>;
+    // First pass without copying: find where the logical packet ends, so that
+    // "need more" costs nothing and limits are checked before any allocation.
+    std::size_t offset = 0;
+    std::size_t payload_total = 0;
+    std::uint8_t expected_sequence = 0;
+    bool first = true;
+    for (;;) {
+        auto header = decode_header(input.subspan(offset));
+        if (!header.ok()) return Result::more();
+        if (!first && header.value.sequence_id != expected_sequence) {
+            return Result::bad("continuation packet sequence id is not consecutive");
+        }
+        payload_total += header.value.payload_length;
+        if (payload_total > max_payload) return Result::bad("logical packet exceeds the maximum payload size");
+        first = false;
+        expected_sequence = static_cast<std::uint8_t>(header.value.sequence_id + 1);
+        const std::size_t end = offset + header_size + header.value.payload_length;
+        if (input.size() < end) return Result::more();
+        offset = end;
+        if (header.value.payload_length < max_physical_payload) break;
+    }
+
+    LogicalPacket logical;
+    logical.payload.reserve(payload_total);
+    std::size_t pos = 0;
+    first = true;
+    while (pos < offset) {
+        auto packet = decode_packet(input.subspan(pos));
+        if (first) logical.first_sequence_id = packet.value.header.sequence_id;
+        first = false;
+        logical.last_sequence_id = packet.value.header.sequence_id;
+        logical.payload.insert(logical.payload.end(), packet.value.payload.begin(), packet.value.payload.end());
+        pos += packet.consumed;
+    }
+    return Result::success(std::move(logical), offset);
+}
+
+}  // namespace tether::codec

@@ -1,0 +1,185 @@
+// Bounds-checked little-endian integer, length-encoded integer and string reads and writes.
+#include "tether/codec/wire.hpp"
+
+namespace tether::codec {
+
+namespace {
+
+std::uint64_t little_endian(std::span<const std::byte> b) {
+    std::uint64_t v = 0;
+    for (std::size_t i = b.size(); i-- > 0;) {
+        v = (v << 8) | std::to_integer<std::uint64_t>(b[i]);
+    }
+    return v;
+}
+
+}  // namespace
+
+std::optional<std::span<const std::byte>> WireReader::bytes(std::size_t n) {
+    if (failed_ || n > data_.size() - pos_) {
+        failed_ = true;
+        return std::nullopt;
+    }
+    auto out = data_.subspan(pos_, n);
+    pos_ += n;
+    return out;
+}
+
+bool WireReader::skip(std::size_t n) { return bytes(n).has_value(); }
+
+std::optional<std::uint8_t> WireReader::u8() {
+    auto b = bytes(1);
+    if (!b) return std::nullopt;
+    return std::to_integer<std::uint8_t>((*b)[0]);
+}
+
+std::optional<std::uint16_t> WireReader::u16() {
+    auto b = bytes(2);
+    if (!b) return std::nullopt;
+    return static_cast<std::uint16_t>(little_endian(*b));
+}
+
+std::optional<std::uint32_t> WireReader::u24() {
+    auto b = bytes(3);
+    if (!b) return std::nullopt;
+    return static_cast<std::uint32_t>(little_endian(*b));
+}
+
+std::optional<std::uint32_t> WireReader::u32() {
+    auto b = bytes(4);
+    if (!b) return std::nullopt;
+    return static_cast<std::uint32_t>(little_endian(*b));
+}
+
+std::optional<std::uint64_t> WireReader::u64() {
+    auto b = bytes(8);
+    if (!b) return std::nullopt;
+    return little_endian(*b);
+}
+
+std::optional<std::uint64_t> WireReader::lenenc_int() {
+    auto first = u8();
+    if (!first) return std::nullopt;
+    if (*first < 0xFB) return *first;
+    switch (*first) {
+        case 0xFC: {
+            auto v = u16();
+            if (!v) return std::nullopt;
+            return *v;
+        }
+        case 0xFD: {
+            auto v = u24();
+            if (!v) return std::nullopt;
+            return *v;
+        }
+        case 0xFE: return u64();
+        default:
+            // 0xFB is a NULL column value and 0xFF an ERR header, never a length.
+            failed_ = true;
+            return std::nullopt;
+    }
+}
+
+std::optional<std::string_view> WireReader::lenenc_string() {
+    auto n = lenenc_int();
+    if (!n) return std::nullopt;
+    if (*n > remaining()) {
+        failed_ = true;
+        return std::nullopt;
+    }
+    auto b = bytes(static_cast<std::size_t>(*n));
+    if (!b) return std::nullopt;
+    return as_text(*b);
+}
+
+std::optional<std::string_view> WireReader::nul_string() {
+    if (failed_) return std::nullopt;
+    for (std::size_t i = pos_; i < data_.size(); ++i) {
+        if (data_[i] == std::byte{0}) {
+            auto out = as_text(data_.subspan(pos_, i - pos_));
+            pos_ = i + 1;
+            return out;
+        }
+    }
+    failed_ = true;
+    return std::nullopt;
+}
+
+std::string_view WireReader::nul_or_rest_string(bool& terminated) {
+    terminated = false;
+    if (failed_) return {};
+    for (std::size_t i = pos_; i < data_.size(); ++i) {
+        if (data_[i] == std::byte{0}) {
+            terminated = true;
+            auto out = as_text(data_.subspan(pos_, i - pos_));
+            pos_ = i + 1;
+            return out;
+        }
+    }
+    return as_text(rest());
+}
+
+std::span<const std::byte> WireReader::rest() {
+    if (failed_) return {};
+    auto out = data_.subspan(pos_);
+    pos_ = data_.size();
+    return out;
+}
+
+std::optional<std::uint8_t> WireReader::peek() const {
+    if (failed_ || pos_ >= data_.size()) return std::nullopt;
+    return std::to_integer<std::uint8_t>(data_[pos_]);
+}
+
+void WireWriter::u8(std::uint8_t v) { out_.push_back(static_cast<std::byte>(v)); }
+
+void WireWriter::u16(std::uint16_t v) {
+    u8(static_cast<std::uint8_t>(v));
+    u8(static_cast<std::uint8_t>(v >> 8));
+}
+
+void WireWriter::u24(std::uint32_t v) {
+    u16(static_cast<std::uint16_t>(v));
+    u8(static_cast<std::uint8_t>(v >> 16));
+}
+
+void WireWriter::u32(std::uint32_t v) {
+    u16(static_cast<std::uint16_t>(v));
+    u16(static_cast<std::uint16_t>(v >> 16));
+}
+
+void WireWriter::lenenc_int(std::uint64_t v) {
+    if (v < 0xFB) {
+        u8(static_cast<std::uint8_t>(v));
+    } else if (v <= 0xFFFF) {
+        u8(0xFC);
+        u16(static_cast<std::uint16_t>(v));
+    } else if (v <= 0xFFFFFF) {
+        u8(0xFD);
+        u24(static_cast<std::uint32_t>(v));
+    } else {
+        u8(0xFE);
+        u32(static_cast<std::uint32_t>(v));
+        u32(static_cast<std::uint32_t>(v >> 32));
+    }
+}
+
+void WireWriter::bytes(std::span<const std::byte> b) { out_.insert(out_.end(), b.begin(), b.end()); }
+
+void WireWriter::text(std::string_view s) { bytes(as_bytes(s)); }
+
+void WireWriter::lenenc_string(std::string_view s) { lenenc_bytes(as_bytes(s)); }
+
+void WireWriter::lenenc_bytes(std::span<const std::byte> b) {
+    lenenc_int(b.size());
+    bytes(b);
+}
+
+void WireWriter::nul_string(std::string_view s) {
+    text(s);
+    u8(0);
+}
+
+void WireWriter::zeros(std::size_t n) { out_.insert(out_.end(), n, std::byte{0}); }
+
+}  // namespace tether::codec

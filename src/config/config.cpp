@@ -1,0 +1,108 @@
+// Command line and environment (see config.hpp). CLI11 reads both in one place.
+#include "tether/config/config.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "tether/config/duration.hpp"
+
+namespace tether::config {
+
+namespace {
+
+struct BadFlag {
+    std::string message;
+};
+
+Address address_flag(const std::string& flag, const std::string& value) {
+    std::string error;
+    auto a = parse_address(value, error);
+    if (!a) throw BadFlag{flag + ": '" + value + "': " + error};
+    return *a;
+}
+
+std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& value) {
+    auto d = parse_duration(value);
+    if (!d) throw BadFlag{flag + ": '" + value + "' is not a duration (use e.g. 500ms, 30s, 5m, 1h)"};
+    return *d;
+}
+
+}  // namespace
+
+std::variant<Config, int> parse_command_line(int argc, char** argv) {
+    Config config;
+    std::string listen = "127.0.0.1:3307";
+    std::string upstream;
+    std::string admin = "127.0.0.1:9591";
+    std::string handshake_timeout = "5s";
+    std::string connect_timeout = "5s";
+    std::string readiness_interval = "10s";
+    std::string series_linger = "15m";
+
+    CLI::App app{"tether: a leak-detecting MySQL wire-protocol sidecar proxy.\n"
+                 "Every flag can also be set as TETHER_<FLAG> (e.g. TETHER_UPSTREAM=db:3306).",
+                 "tether"};
+    app.set_version_flag("--version", std::string("tether ") + TETHER_VERSION);
+    app.get_formatter()->column_width(38);
+    auto flag = [&](const std::string& name, std::string& target, const std::string& help) {
+        std::string env = "TETHER_" + name.substr(2);
+        for (auto& c : env) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        return app.add_option(name, target, help)->envname(env)->capture_default_str();
+    };
+    flag("--listen", listen, "Where applications connect: host:port or unix:/path");
+    flag("--upstream", upstream, "The MySQL/MariaDB server: host:port (resolved on every connect) or unix:/path")
+        ->required();
+    flag("--admin", admin, "Admin HTTP (/metrics /healthz /readyz /connections): host:port");
+    flag("--handshake-timeout", handshake_timeout,
+         "A client must finish its login within this; keep it below the server's connect_timeout (10s)");
+    flag("--connect-timeout", connect_timeout, "Limit for connecting to the upstream");
+    flag("--readiness-interval", readiness_interval,
+         "How often /readyz re-checks an otherwise idle upstream with a refused reserved-user login");
+    flag("--client-label", config.client_label,
+         "How the client label is chosen, first match wins: attr:NAME (connection attribute), user, addr");
+    app.add_option("--max-client-labels", config.max_client_labels,
+                   "Distinct client (and user) label values exported; more become client=\"_other\"")
+        ->envname("TETHER_MAX_CLIENT_LABELS")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+    flag("--series-linger", series_linger, "How long a client's counters stay after its last session ends");
+    flag("--reserved-user", config.reserved_user,
+         "A user name that must NOT exist on the server: abandoned handshakes are finished with a refused login for it");
+    flag("--log-format", config.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    flag("--log-level", config.log_level, "debug, info, warn or error")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+
+    try {
+        app.parse(argc, argv);
+        config.listen = address_flag("--listen", listen);
+        config.upstream = address_flag("--upstream", upstream);
+        config.admin = address_flag("--admin", admin);
+        if (config.admin.kind != Address::Kind::tcp) throw BadFlag{"--admin: must be host:port"};
+        config.handshake_timeout = duration_flag("--handshake-timeout", handshake_timeout);
+        config.connect_timeout = duration_flag("--connect-timeout", connect_timeout);
+        config.readiness_interval = duration_flag("--readiness-interval", readiness_interval);
+        config.series_linger = duration_flag("--series-linger", series_linger);
+        if (config.handshake_timeout.count() == 0) throw BadFlag{"--handshake-timeout: must be more than 0"};
+        if (config.connect_timeout.count() == 0) throw BadFlag{"--connect-timeout: must be more than 0"};
+        if (config.readiness_interval.count() == 0) throw BadFlag{"--readiness-interval: must be more than 0"};
+        if (config.reserved_user.empty() || config.reserved_user.size() > 32) {
+            throw BadFlag{"--reserved-user: must be 1 to 32 characters"};
+        }
+    } catch (const CLI::CallForHelp&) {
+        std::cout << app.help();
+        return 0;
+    } catch (const CLI::CallForVersion&) {
+        std::cout << app.version() << "\n";
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "tether: " << e.what() << " (see --help)\n";
+        return 2;
+    } catch (const BadFlag& e) {
+        std::cerr << "tether: " << e.message << "\n";
+        return 2;
+    }
+    return config;
+}
+
+}  // namespace tether::config

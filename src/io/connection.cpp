@@ -1,0 +1,257 @@
+// Client/upstream socket pair around a Session (see connection.hpp).
+#include "tether/io/connection.hpp"
+
+#include <cassert>
+#include <cstring>
+
+#include "tether/io/proxy.hpp"
+#include "tether/util/log.hpp"
+
+namespace tether::io {
+
+// A write that could not complete at once: owns the bytes until libuv's
+// callback, as libuv requires.
+struct Connection::WriteRequest {
+    uv_write_t req{};
+    Connection* connection = nullptr;
+    Socket* socket = nullptr;
+    std::vector<std::byte> bytes;
+};
+
+Connection::Connection(Proxy& proxy, std::uint64_t id, const session::SessionConfig& config)
+    : proxy_(proxy), id_(id), session_(config, proxy.now()) {
+    client_.uv.handle.data = this;
+    upstream_.uv.handle.data = this;
+    resolve_req_.data = this;
+    connect_req_.data = this;
+}
+
+void Connection::start_with_client(std::string peer) {
+    peer_ = std::move(peer);
+    client_.initialized = true;
+    client_.connected = true;
+    ++open_handles_;
+    client_.uv.handle.data = this;
+    session::Actions actions;
+    session_.start(actions);
+    apply(actions, {}, true);
+    start_reading(client_);
+}
+
+void Connection::start_probe() {
+    probe_ = true;
+    peer_ = "readiness-probe";
+    client_.closed = true;
+    session::Actions actions;
+    session_.start(actions);
+    session_.on_client_closed(actions);  // nobody is there: finish a refused login on our own
+    apply(actions, {}, true);
+}
+
+void Connection::start_reading(Socket& socket) {
+    if (socket.reading || socket.closed || !socket.connected) return;
+    if (uv_read_start(&socket.uv.stream, &Connection::alloc_cb, &Connection::read_cb) == 0) socket.reading = true;
+}
+
+void Connection::stop_reading(Socket& socket) {
+    if (!socket.reading) return;
+    uv_read_stop(&socket.uv.stream);
+    socket.reading = false;
+}
+
+// Stop reading a side while the other side has unwritten bytes: memory per
+// session stays bounded by one read per direction.
+void Connection::update_backpressure() {
+    for (Socket* s : {&client_, &upstream_}) {
+        Socket& dest = other(*s);
+        if (s->closed || s->close_after_flush || !s->connected) continue;
+        if (dest.queued > 0) {
+            stop_reading(*s);
+        } else {
+            start_reading(*s);
+        }
+    }
+}
+
+void Connection::alloc_cb(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(handle->data);
+    *buf = self->proxy_.read_buffer();
+}
+
+void Connection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(stream->data);
+    Socket& from = reinterpret_cast<uv_stream_t*>(&self->client_.uv.stream) == stream ? self->client_ : self->upstream_;
+    self->on_read(from, nread, buf);
+}
+
+void Connection::on_read(Socket& from, ssize_t nread, const uv_buf_t* buf) {
+    if (nread == 0) return;  // EAGAIN: not end of stream
+    const bool from_client = &from == &client_;
+    session::Actions actions;
+    if (nread < 0) {
+        stop_reading(from);
+        close_socket(from);
+        if (from_client) {
+            session_.on_client_closed(actions);
+        } else {
+            session_.on_upstream_closed(actions);
+        }
+        apply(actions, {}, from_client);
+        return;
+    }
+    from.bytes_in += static_cast<std::uint64_t>(nread);
+    const codec::Bytes chunk(reinterpret_cast<const std::byte*>(buf->base), static_cast<std::size_t>(nread));
+    if (from_client) {
+        session_.on_client_bytes(chunk, proxy_.now(), actions);
+    } else {
+        session_.on_upstream_bytes(chunk, proxy_.now(), actions);
+    }
+    apply(actions, chunk, from_client);
+}
+
+void Connection::apply(session::Actions& actions, codec::Bytes input, bool from_client) {
+    if (actions.forward && !input.empty()) write(from_client ? upstream_ : client_, input);
+    if (!actions.to_client.empty()) write_owned(client_, actions.to_client);
+    if (!actions.to_upstream.empty()) write_owned(upstream_, actions.to_upstream);
+    if (actions.events != session::SessionEvent::none || !actions.note.empty()) handle_events(actions);
+    if (actions.connect_upstream) connect_upstream();
+    if (actions.close_client) request_close(client_);
+    if (actions.close_upstream) request_close(upstream_);
+    update_backpressure();
+    maybe_finish();
+}
+
+void Connection::handle_events(session::Actions& actions) {
+    proxy_.on_session_events(*this, actions);
+    if (has(actions.events, session::SessionEvent::login_received)) {
+        // Admission is always granted here; connection caps decide it in the
+        // attribution layer once they exist.
+        session::Actions next;
+        session_.admit(session::Admission::allow(), next);
+        apply(next, {}, true);
+    }
+}
+
+void Connection::write(Socket& to, codec::Bytes bytes) {
+    if (to.closed || !to.connected || to.close_after_flush) return;
+    std::size_t written = 0;
+    if (to.queued == 0) {
+        // The fast path: the kernel takes the bytes now, nothing is copied or allocated.
+        uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
+                                   static_cast<unsigned>(bytes.size()));
+        const int rc = uv_try_write(&to.uv.stream, &buf, 1);
+        if (rc >= 0) {
+            written = static_cast<std::size_t>(rc);
+        } else if (rc != UV_EAGAIN) {
+            on_socket_error(to, rc);
+            return;
+        }
+    }
+    if (written < bytes.size()) queue_write(to, bytes, written);
+}
+
+void Connection::write_owned(Socket& to, std::vector<std::byte>& bytes) { write(to, bytes); }
+
+void Connection::queue_write(Socket& to, codec::Bytes bytes, std::size_t already_written) {
+    auto* request = new WriteRequest;
+    request->connection = this;
+    request->socket = &to;
+    request->bytes.assign(bytes.begin() + static_cast<std::ptrdiff_t>(already_written), bytes.end());
+    request->req.data = request;
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(request->bytes.data()), static_cast<unsigned>(request->bytes.size()));
+    const int rc = uv_write(&request->req, &to.uv.stream, &buf, 1, &Connection::write_cb);
+    if (rc != 0) {
+        delete request;
+        on_socket_error(to, rc);
+        return;
+    }
+    to.queued += request->bytes.size();
+    ++pending_requests_;
+}
+
+void Connection::write_cb(uv_write_t* req, int status) {
+    auto* request = static_cast<WriteRequest*>(req->data);
+    Connection* self = request->connection;
+    Socket& to = *request->socket;
+    const std::size_t size = request->bytes.size();
+    delete request;
+    --self->pending_requests_;
+    self->on_written(to, size, status);
+}
+
+void Connection::on_written(Socket& to, std::size_t bytes, int status) {
+    to.queued -= bytes;
+    if (status < 0 && status != UV_ECANCELED) {
+        on_socket_error(to, status);
+        return;
+    }
+    if (to.queued == 0 && to.close_after_flush) close_socket(to);
+    update_backpressure();
+    maybe_finish();
+}
+
+void Connection::on_socket_error(Socket& socket, int) {
+    if (socket.closed) return;
+    stop_reading(socket);
+    close_socket(socket);
+    session::Actions actions;
+    if (&socket == &client_) {
+        session_.on_client_closed(actions);
+    } else {
+        session_.on_upstream_closed(actions);
+    }
+    apply(actions, {}, &socket == &client_);
+}
+
+// Close once what was queued for the socket has been written.
+void Connection::request_close(Socket& socket) {
+    if (socket.closed) return;
+    stop_reading(socket);
+    if (socket.queued > 0 && socket.connected) {
+        socket.close_after_flush = true;
+        return;
+    }
+    close_socket(socket);
+}
+
+void Connection::close_socket(Socket& socket) {
+    if (socket.closed) return;
+    socket.closed = true;
+    socket.reading = false;
+    if (&socket == &upstream_ && pending_requests_ > 0 && !upstream_.initialized) {
+        uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));  // still resolving
+    }
+    if (socket.initialized && !uv_is_closing(&socket.uv.handle)) uv_close(&socket.uv.handle, &Connection::close_cb);
+}
+
+void Connection::close_cb(uv_handle_t* handle) {
+    auto* self = static_cast<Connection*>(handle->data);
+    --self->open_handles_;
+    self->maybe_finish();
+}
+
+void Connection::maybe_finish() {
+    if (finished_) return;
+    if (session_.phase() != session::Phase::closed) return;
+    // The session is done: make sure both sockets are on their way out.
+    request_close(client_);
+    request_close(upstream_);
+    if (open_handles_ > 0 || pending_requests_ > 0) return;
+    finished_ = true;
+    proxy_.on_connection_finished(this);  // deletes this
+}
+
+void Connection::tick(session::Clock::time_point now) {
+    if (session_.phase() == session::Phase::closed) return;
+    session::Actions actions;
+    session_.on_tick(now, actions);
+    apply(actions, {}, true);
+}
+
+void Connection::close(session::CloseReason reason) {
+    session::Actions actions;
+    session_.close(reason, actions);
+    apply(actions, {}, true);
+}
+
+}  // namespace tether::io

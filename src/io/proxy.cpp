@@ -1,0 +1,345 @@
+// Listener, janitor, readiness and shutdown (see proxy.hpp).
+#include "tether/io/proxy.hpp"
+
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+
+#include "tether/util/log.hpp"
+
+namespace tether::io {
+
+namespace {
+
+constexpr auto tick_interval = std::chrono::milliseconds(250);
+constexpr auto sweep_interval = std::chrono::seconds(10);
+
+double seconds_between(session::Clock::time_point from, session::Clock::time_point to) {
+    return std::chrono::duration<double>(to - from).count();
+}
+
+std::string fmt_seconds(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", s);
+    return buf;
+}
+
+std::string peer_address(uv_tcp_t* tcp) {
+    sockaddr_storage storage{};
+    int length = sizeof storage;
+    if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return "unknown";
+    char text[INET6_ADDRSTRLEN] = {};
+    if (storage.ss_family == AF_INET) {
+        uv_ip4_name(reinterpret_cast<sockaddr_in*>(&storage), text, sizeof text);
+    } else {
+        uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&storage), text, sizeof text);
+    }
+    return text;
+}
+
+std::string login_database(const session::Session& s) {
+    const codec::Login* login = s.login();
+    return login != nullptr && login->database ? *login->database : std::string();
+}
+
+}  // namespace
+
+Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& metrics)
+    : loop_(loop),
+      config_(config),
+      metrics_(metrics),
+      admin_(loop, *this),
+      read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()) {
+    session_config_.reserved_user = config.reserved_user;
+    session_config_.upstream_name = config.upstream.text;
+    session_config_.handshake_timeout = config.handshake_timeout;
+    session_config_.connect_timeout = config.connect_timeout;
+    std::string error;
+    auto rules = attribution::parse_label_rules(config.client_label, error);
+    assert(rules && "validated by the command line");
+    label_rules_ = rules ? *rules : std::vector<attribution::LabelRule>{};
+}
+
+session::Clock::time_point Proxy::now() const { return session::Clock::now(); }
+
+uv_buf_t Proxy::read_buffer() { return uv_buf_init(read_buffer_->data(), static_cast<unsigned>(read_buffer_->size())); }
+
+bool Proxy::start() {
+    int rc = 0;
+    const auto& listen = config_.listen;
+    if (listen.kind == config::Address::Kind::unix_socket) {
+        uv_pipe_init(loop_, &listener_.pipe, 0);
+        ::unlink(listen.path.c_str());  // a stale socket file from an earlier run
+        rc = uv_pipe_bind(&listener_.pipe, listen.path.c_str());
+        if (rc == 0) ::chmod(listen.path.c_str(), 0666);
+    } else {
+        uv_tcp_init(loop_, &listener_.tcp);
+        sockaddr_storage storage{};
+        rc = uv_ip4_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in*>(&storage));
+        if (rc != 0) rc = uv_ip6_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in6*>(&storage));
+        if (rc == 0) rc = uv_tcp_bind(&listener_.tcp, reinterpret_cast<const sockaddr*>(&storage), 0);
+    }
+    listener_.handle.data = this;
+    listening_ = true;
+    if (rc == 0) rc = uv_listen(&listener_.stream, 1024, &Proxy::accept_cb);
+    if (rc != 0) {
+        log::error("listen_failed", {{"listen", listen.text}, {"error", uv_strerror(rc)}});
+        return false;
+    }
+    rc = admin_.start(config_.admin);
+    if (rc != 0) {
+        log::error("admin_listen_failed", {{"admin", config_.admin.text}, {"error", uv_strerror(rc)}});
+        return false;
+    }
+    uv_timer_init(loop_, &ticker_);
+    ticker_.data = this;
+    uv_timer_start(&ticker_, &Proxy::tick_cb, tick_interval.count(), tick_interval.count());
+    log::info("listening", {{"listen", listen.text}, {"upstream", config_.upstream.text}, {"admin", config_.admin.text},
+                            {"version", TETHER_VERSION}});
+    start_probe();
+    return true;
+}
+
+void Proxy::accept_cb(uv_stream_t* server, int status) { static_cast<Proxy*>(server->data)->on_accept(status); }
+
+void Proxy::on_accept(int status) {
+    if (status < 0) {
+        log::warn("accept_failed", {{"error", uv_strerror(status)}});
+        return;
+    }
+    auto* connection = new Connection(*this, next_id_++, session_config_);
+    Socket& client = connection->client_socket();
+    std::string peer = "unix";
+    if (config_.listen.kind == config::Address::Kind::unix_socket) {
+        uv_pipe_init(loop_, &client.uv.pipe, 0);
+    } else {
+        uv_tcp_init(loop_, &client.uv.tcp);
+    }
+    client.uv.handle.data = connection;
+    if (uv_accept(&listener_.stream, &client.uv.stream) != 0) {
+        client.initialized = true;
+        uv_close(&client.uv.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+        return;
+    }
+    if (config_.listen.kind == config::Address::Kind::tcp) {
+        uv_tcp_nodelay(&client.uv.tcp, 1);
+        peer = peer_address(&client.uv.tcp);
+    }
+    connections_.emplace(connection->id(), connection);
+    log::debug("accepted", {{"id", std::to_string(connection->id())}, {"peer", peer}});
+    connection->start_with_client(std::move(peer));
+}
+
+void Proxy::on_upstream_connected(Connection&) { metrics_.upstream_opened(); }
+
+void Proxy::on_session_events(Connection& connection, session::Actions& actions) {
+    using session::SessionEvent;
+    const auto& s = connection.session();
+    const std::string id = std::to_string(connection.id());
+    if (has(actions.events, SessionEvent::greeting)) {
+        upstream_ok_ = true;
+        upstream_problem_.clear();
+        last_upstream_evidence_ = now();
+    }
+    if (has(actions.events, SessionEvent::upstream_refused)) {
+        metrics_.upstream_refused();
+        upstream_ok_ = false;
+        upstream_problem_ = actions.note;
+        last_upstream_evidence_ = now();
+    }
+    if (s.phase() == session::Phase::closed && s.close_reason() == session::CloseReason::upstream_unreachable) {
+        upstream_ok_ = false;
+        upstream_problem_ = actions.note;
+        last_upstream_evidence_ = now();
+    }
+    if (connection.is_probe()) return;
+    if (has(actions.events, SessionEvent::login_received) || has(actions.events, SessionEvent::reattributed)) {
+        const codec::Login& login = *s.login();
+        const std::string client = attribution::resolve_client_label(label_rules_, login, connection.peer());
+        const std::string user = attribution::clean_label_value(login.user);
+        metrics::SessionLabels old = connection.labels_;
+        const bool had = connection.has_labels_;
+        connection.labels_ = metrics_.hold_labels(client, user);
+        connection.has_labels_ = true;
+        if (had) {
+            // COM_CHANGE_USER: the open session moves to its new labels.
+            if (connection.counted_open_) {
+                metrics_.session_ended_open(old);
+                metrics_.session_opened(connection.labels_);
+            }
+            metrics_.release_labels(old, now());
+            log::info("session_reattributed", {{"id", id}, {"client", connection.labels_.client},
+                                               {"user", login.user}, {"database", login_database(s)}});
+        }
+    }
+    if (has(actions.events, SessionEvent::authenticated)) {
+        connection.counted_open_ = true;
+        metrics_.session_opened(connection.labels_);
+        const codec::Login& login = *s.login();
+        log::info("session_opened", {{"id", id},
+                                     {"client", connection.labels_.client},
+                                     {"user", login.user},
+                                     {"database", login_database(s)},
+                                     {"peer", connection.peer()},
+                                     {"upstream_thread_id", std::to_string(s.upstream_thread_id())}});
+    }
+    if (has(actions.events, SessionEvent::auth_failed)) {
+        metrics_.auth_failed(connection.labels_);
+        log::warn("auth_failed", {{"id", id},
+                                  {"client", connection.labels_.client},
+                                  {"user", s.login() != nullptr ? s.login()->user : std::string()},
+                                  {"peer", connection.peer()},
+                                  {"detail", actions.note}});
+        actions.note.clear();
+    }
+    if (has(actions.events, SessionEvent::desynced)) {
+        metrics_.desynced();
+        log::warn("session_desynced", {{"id", id}, {"client", connection.labels_.client}, {"detail", actions.note}});
+        actions.note.clear();
+    }
+    if (!actions.note.empty()) {
+        log::info("session_note", {{"id", id}, {"peer", connection.peer()}, {"phase", std::string(session::phase_name(s.phase()))},
+                                   {"detail", actions.note}});
+    }
+}
+
+void Proxy::on_connection_finished(Connection* connection) {
+    const auto& s = connection->session();
+    if (connection->upstream_was_connected()) metrics_.upstream_closed();
+    if (connection->is_probe()) {
+        probe_ = nullptr;
+        delete connection;
+        maybe_stop();
+        return;
+    }
+    connections_.erase(connection->id());
+    const auto reason = s.close_reason().value_or(session::CloseReason::client_closed);
+    const double age = seconds_between(s.started_at(), now());
+    metrics_.session_closed(reason, age);
+    if (connection->counted_open()) {
+        metrics_.session_ended_open(connection->labels_);
+        // The incident this proxy exists for: a client vanished and left its
+        // server connection behind. tether closed it; count it.
+        if (reason == session::CloseReason::client_closed) metrics_.orphan_closed();
+    }
+    if (connection->has_labels_) metrics_.release_labels(connection->labels_, now());
+    const auto level = connection->counted_open() ? log::Level::info : log::Level::debug;
+    if (log::enabled(level) || reason != session::CloseReason::client_quit) {
+        log::write(reason == session::CloseReason::client_quit || reason == session::CloseReason::auth_failed ? level : log::Level::info,
+                   "session_closed",
+                   {{"id", std::to_string(connection->id())},
+                    {"reason", std::string(session::close_reason_name(reason))},
+                    {"client", connection->has_labels_ ? connection->labels_.client : std::string()},
+                    {"user", s.login() != nullptr ? s.login()->user : std::string()},
+                    {"peer", connection->peer()},
+                    {"upstream_thread_id", std::to_string(s.upstream_thread_id())},
+                    {"age_seconds", fmt_seconds(age)},
+                    {"bytes_from_client", std::to_string(connection->bytes_from_client())},
+                    {"bytes_from_upstream", std::to_string(connection->bytes_from_upstream())}});
+    }
+    delete connection;
+    maybe_stop();
+}
+
+void Proxy::tick_cb(uv_timer_t* timer) { static_cast<Proxy*>(timer->data)->on_tick(); }
+
+void Proxy::on_tick() {
+    const auto t = now();
+    // Connections may finish (and be erased) while ticking: walk a snapshot of ids.
+    std::vector<std::uint64_t> ids;
+    ids.reserve(connections_.size());
+    for (const auto& [id, c] : connections_) ids.push_back(id);
+    for (auto id : ids) {
+        auto it = connections_.find(id);
+        if (it != connections_.end()) it->second->tick(t);
+    }
+    if (probe_ != nullptr) probe_->tick(t);
+    if (shutting_down_) return;
+    if (t - last_sweep_ >= sweep_interval) {
+        last_sweep_ = t;
+        metrics_.sweep(t);
+    }
+    if (probe_ == nullptr && t - last_upstream_evidence_ >= config_.readiness_interval) start_probe();
+}
+
+void Proxy::start_probe() {
+    if (shutting_down_) return;
+    last_upstream_evidence_ = now();
+    probe_ = new Connection(*this, 0, session_config_);
+    probe_->start_probe();
+}
+
+bool Proxy::ready() { return listening_ && !shutting_down_ && upstream_ok_; }
+
+std::string Proxy::not_ready_reason() {
+    if (shutting_down_) return "shutting down";
+    if (!listening_) return "not listening";
+    return upstream_problem_.empty() ? "upstream unreachable" : upstream_problem_;
+}
+
+std::string Proxy::metrics_text() { return metrics_.render(); }
+
+std::vector<admin::ConnectionInfo> Proxy::connections() {
+    std::vector<admin::ConnectionInfo> rows;
+    rows.reserve(connections_.size());
+    const auto t = now();
+    for (const auto& [id, c] : connections_) {
+        const auto& s = c->session();
+        admin::ConnectionInfo row;
+        row.id = id;
+        if (c->labels() != nullptr) {
+            row.client = c->labels()->client;
+            row.user = c->labels()->user;
+        }
+        if (const codec::Login* login = s.login()) {
+            row.user = login->user;
+            row.database = login->database.value_or("");
+            row.attrs = login->attributes;
+        }
+        row.peer = c->peer();
+        row.upstream_thread_id = s.upstream_thread_id();
+        if (s.phase() == session::Phase::command) {
+            row.state = s.command_in_flight() ? "query" : "idle";
+        } else {
+            row.state = std::string(session::phase_name(s.phase()));
+        }
+        row.age_seconds = seconds_between(s.started_at(), t);
+        row.idle_seconds = s.command_in_flight() ? 0 : seconds_between(s.last_activity(), t);
+        row.in_transaction = s.in_transaction();
+        row.bytes_from_client = c->bytes_from_client();
+        row.bytes_from_upstream = c->bytes_from_upstream();
+        rows.push_back(std::move(row));
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return rows;
+}
+
+void Proxy::shutdown() {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    log::info("shutting_down", {{"sessions", std::to_string(connections_.size())}});
+    if (listening_) {
+        listening_ = false;
+        uv_close(&listener_.handle, nullptr);
+    }
+    admin_.close();
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, c] : connections_) ids.push_back(id);
+    for (auto id : ids) {
+        auto it = connections_.find(id);
+        if (it != connections_.end()) it->second->close(session::CloseReason::shutdown);
+    }
+    maybe_stop();
+}
+
+void Proxy::maybe_stop() {
+    // Probes finish on their own within the handshake timeout; the ticker
+    // keeps enforcing it until everything is gone.
+    if (!shutting_down_ || !connections_.empty() || probe_ != nullptr) return;
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&ticker_))) uv_close(reinterpret_cast<uv_handle_t*>(&ticker_), nullptr);
+}
+
+}  // namespace tether::io

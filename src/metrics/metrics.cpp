@@ -1,0 +1,235 @@
+// Prometheus series and their lifecycle (see metrics.hpp).
+#include "tether/metrics/metrics.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include "tether/attribution/label_budget.hpp"
+
+namespace tether::metrics {
+
+namespace {
+
+// Series of one client/user pair.
+struct PairSeries {
+    prometheus::Gauge* connections = nullptr;  // null while the count is zero
+    prometheus::Counter* opened = nullptr;
+    prometheus::Counter* auth_failures = nullptr;
+    std::size_t holders = 0;  // sessions holding these labels
+    double open = 0;
+    Clock::time_point idle_since{};
+};
+
+double open_fds() {
+    double count = 0;
+    if (DIR* dir = opendir("/proc/self/fd")) {
+        while (const dirent* entry = readdir(dir)) {
+            if (entry->d_name[0] != '.') ++count;
+        }
+        closedir(dir);
+        count -= 1;  // the directory handle itself
+    }
+    return count;
+}
+
+double resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    long pages_total = 0;
+    long pages_resident = 0;
+    statm >> pages_total >> pages_resident;
+    return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+struct Metrics::State {
+    explicit State(const MetricsConfig& config)
+        : config(config),
+          clients(config.max_client_labels),
+          users(config.max_client_labels),
+          registry(std::make_shared<prometheus::Registry>()),
+          client_connections(prometheus::BuildGauge()
+                                 .Name("tether_client_connections")
+                                 .Help("Open client sessions (logged in, tethered to a server connection) by client and user")
+                                 .Register(*registry)),
+          upstream_connections(prometheus::BuildGauge()
+                                   .Name("tether_upstream_connections")
+                                   .Help("Open connections from tether to the server, in any phase")
+                                   .Register(*registry)
+                                   .Add({})),
+          opened(prometheus::BuildCounter()
+                     .Name("tether_connections_opened_total")
+                     .Help("Client sessions that logged in, by client and user")
+                     .Register(*registry)),
+          closed(prometheus::BuildCounter()
+                     .Name("tether_connections_closed_total")
+                     .Help("Client sessions that ended, by reason")
+                     .Register(*registry)),
+          orphans(prometheus::BuildCounter()
+                      .Name("tether_orphans_closed_total")
+                      .Help("Server connections closed because their client vanished without COM_QUIT")
+                      .Register(*registry)
+                      .Add({})),
+          auth_failures(prometheus::BuildCounter()
+                            .Name("tether_auth_failures_total")
+                            .Help("Logins the server refused, by client and user")
+                            .Register(*registry)),
+          desyncs(prometheus::BuildCounter()
+                      .Name("tether_protocol_desyncs_total")
+                      .Help("Sessions whose command tracking lost sync and fell back to plain relaying")
+                      .Register(*registry)
+                      .Add({})),
+          upstream_refusals(prometheus::BuildCounter()
+                                .Name("tether_upstream_refusals_total")
+                                .Help("Server connections refused with an ERR instead of a greeting (e.g. 1040, 1129)")
+                                .Register(*registry)
+                                .Add({})),
+          duration(prometheus::BuildHistogram()
+                       .Name("tether_connection_duration_seconds")
+                       .Help("How long client sessions lasted, from accept to close")
+                       .Register(*registry)
+                       .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 14400, 86400})),
+          build_info(prometheus::BuildGauge()
+                         .Name("tether_build_info")
+                         .Help("Always 1; the version label says which tether this is")
+                         .Register(*registry)),
+          fds(prometheus::BuildGauge()
+                  .Name("process_open_fds")
+                  .Help("Number of open file descriptors")
+                  .Register(*registry)
+                  .Add({})),
+          rss(prometheus::BuildGauge()
+                  .Name("process_resident_memory_bytes")
+                  .Help("Resident memory size in bytes")
+                  .Register(*registry)
+                  .Add({})) {
+        build_info.Add({{"version", config.version}}).Set(1);
+        for (auto reason : session::all_close_reasons) {
+            closed_by_reason[static_cast<std::size_t>(reason)] =
+                &closed.Add({{"reason", std::string(session::close_reason_name(reason))}});
+        }
+    }
+
+    PairSeries& series(const SessionLabels& labels) {
+        auto [it, inserted] = pairs.try_emplace({labels.client, labels.user});
+        if (inserted) {
+            clients.acquire(labels.client);
+            users.acquire(labels.user);
+            it->second.opened = &opened.Add({{"client", labels.client}, {"user", labels.user}});
+        }
+        return it->second;
+    }
+
+    MetricsConfig config;
+    attribution::LabelBudget clients;
+    attribution::LabelBudget users;
+    std::shared_ptr<prometheus::Registry> registry;
+    prometheus::Family<prometheus::Gauge>& client_connections;
+    prometheus::Gauge& upstream_connections;
+    prometheus::Family<prometheus::Counter>& opened;
+    prometheus::Family<prometheus::Counter>& closed;
+    prometheus::Counter& orphans;
+    prometheus::Family<prometheus::Counter>& auth_failures;
+    prometheus::Counter& desyncs;
+    prometheus::Counter& upstream_refusals;
+    prometheus::Histogram& duration;
+    prometheus::Family<prometheus::Gauge>& build_info;
+    prometheus::Gauge& fds;
+    prometheus::Gauge& rss;
+    std::array<prometheus::Counter*, session::all_close_reasons.size()> closed_by_reason{};
+    std::map<std::pair<std::string, std::string>, PairSeries> pairs;
+};
+
+Metrics::Metrics(MetricsConfig config) : state_(std::make_unique<State>(config)) {}
+Metrics::~Metrics() = default;
+
+SessionLabels Metrics::hold_labels(const std::string& client, const std::string& user) {
+    SessionLabels labels{state_->clients.peek(client), state_->users.peek(user)};
+    ++state_->series(labels).holders;
+    return labels;
+}
+
+void Metrics::release_labels(const SessionLabels& labels, Clock::time_point now) {
+    auto it = state_->pairs.find({labels.client, labels.user});
+    if (it == state_->pairs.end() || it->second.holders == 0) return;
+    if (--it->second.holders == 0) it->second.idle_since = now;
+}
+
+void Metrics::session_opened(const SessionLabels& labels) {
+    auto& s = state_->series(labels);
+    s.opened->Increment();
+    if (s.connections == nullptr) {
+        s.connections = &state_->client_connections.Add({{"client", labels.client}, {"user", labels.user}});
+    }
+    s.open += 1;
+    s.connections->Set(s.open);
+}
+
+void Metrics::session_ended_open(const SessionLabels& labels) {
+    auto it = state_->pairs.find({labels.client, labels.user});
+    if (it == state_->pairs.end() || it->second.connections == nullptr) return;
+    auto& s = it->second;
+    s.open -= 1;
+    if (s.open <= 0) {
+        s.open = 0;
+        state_->client_connections.Remove(s.connections);
+        s.connections = nullptr;
+    } else {
+        s.connections->Set(s.open);
+    }
+}
+
+void Metrics::auth_failed(const SessionLabels& labels) {
+    auto& s = state_->series(labels);
+    if (s.auth_failures == nullptr) {
+        s.auth_failures = &state_->auth_failures.Add({{"client", labels.client}, {"user", labels.user}});
+    }
+    s.auth_failures->Increment();
+}
+
+void Metrics::session_closed(session::CloseReason reason, double duration_seconds) {
+    state_->closed_by_reason[static_cast<std::size_t>(reason)]->Increment();
+    state_->duration.Observe(duration_seconds);
+}
+
+void Metrics::orphan_closed() { state_->orphans.Increment(); }
+void Metrics::desynced() { state_->desyncs.Increment(); }
+void Metrics::upstream_opened() { state_->upstream_connections.Increment(); }
+void Metrics::upstream_closed() { state_->upstream_connections.Decrement(); }
+void Metrics::upstream_refused() { state_->upstream_refusals.Increment(); }
+
+void Metrics::sweep(Clock::time_point now) {
+    for (auto it = state_->pairs.begin(); it != state_->pairs.end();) {
+        auto& s = it->second;
+        if (s.holders == 0 && s.connections == nullptr && now - s.idle_since >= state_->config.series_linger) {
+            state_->opened.Remove(s.opened);
+            if (s.auth_failures != nullptr) state_->auth_failures.Remove(s.auth_failures);
+            state_->clients.release(it->first.first);
+            state_->users.release(it->first.second);
+            it = state_->pairs.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+std::string Metrics::render() {
+    state_->fds.Set(open_fds());
+    state_->rss.Set(resident_bytes());
+    return prometheus::TextSerializer().Serialize(state_->registry->Collect());
+}
+
+double Metrics::client_connections(const SessionLabels& labels) const {
+    auto it = state_->pairs.find({labels.client, labels.user});
+    return it == state_->pairs.end() ? 0 : it->second.open;
+}
+
+}  // namespace tether::metrics

@@ -1,0 +1,290 @@
+// Command-phase response tracking (see command_tracker.hpp).
+#include "tether/session/command_tracker.hpp"
+
+#include "tether/codec/command.hpp"
+#include "tether/codec/response.hpp"
+#include "tether/codec/wire.hpp"
+
+namespace tether::session {
+
+namespace {
+
+using codec::Command;
+
+std::uint8_t first_byte(codec::Bytes prefix) { return std::to_integer<std::uint8_t>(prefix[0]); }
+
+std::uint16_t u16_at(codec::Bytes prefix, std::size_t at) {
+    return static_cast<std::uint16_t>(std::to_integer<std::uint16_t>(prefix[at]) |
+                                      (std::to_integer<std::uint16_t>(prefix[at + 1]) << 8));
+}
+
+}  // namespace
+
+bool CommandTracker::deprecate_eof() const { return (capabilities_ & codec::cap::deprecate_eof) != 0; }
+
+void CommandTracker::on_client_bytes(codec::Bytes chunk, Clock::time_point now) {
+    codec::PacketScanner::Event event;
+    while (synced_ && client_scanner_.next(chunk, event)) on_client_packet(event, now);
+}
+
+void CommandTracker::on_server_bytes(codec::Bytes chunk) {
+    codec::PacketScanner::Event event;
+    while (synced_ && server_scanner_.next(chunk, event)) on_server_packet(event);
+}
+
+std::optional<codec::Login> CommandTracker::take_changed_user() {
+    change_user_seen_ = false;
+    return std::exchange(changed_user_, std::nullopt);
+}
+
+void CommandTracker::lose_sync(const char* why) {
+    synced_ = false;
+    desync_reason_ = why;
+}
+
+bool CommandTracker::push(std::uint8_t command, Stage stage) {
+    if (queue_length_ == max_in_flight) {
+        lose_sync("too many pipelined commands");
+        return false;
+    }
+    queue_[(queue_head_ + queue_length_) % max_in_flight] = InFlight{command, stage, 0, 0};
+    ++queue_length_;
+    return true;
+}
+
+void CommandTracker::finish_head() {
+    queue_head_ = (queue_head_ + 1) % max_in_flight;
+    --queue_length_;
+}
+
+void CommandTracker::apply_status(std::uint16_t status_flags) {
+    in_transaction_ = (status_flags & codec::status::in_trans) != 0;
+}
+
+void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, Clock::time_point now) {
+    using Kind = codec::PacketScanner::EventKind;
+    if (event.kind == Kind::end) {
+        auto login = codec::decode_change_user(change_user_packet_, capabilities_);
+        if (login.ok()) pending_change_user_ = std::move(login.value);
+        capturing_change_user_ = false;
+        return;
+    }
+    if (event.continuation) return;  // the rest of a command larger than 16 MiB
+    if (queue_length_ > 0) {
+        InFlight& h = head();
+        if (h.stage == Stage::infile_data) {
+            // The file's contents, then an empty packet that ends them.
+            if (event.header.payload_length == 0) h.stage = Stage::first_response;
+            return;
+        }
+        if (h.stage == Stage::change_user) return;  // answers in the authentication exchange
+    }
+    if (event.header.sequence_id != 0) return lose_sync("client command does not start at sequence 0");
+    if (event.header.payload_length == 0) return lose_sync("empty client command");
+
+    const std::uint8_t command = first_byte(event.prefix);
+    last_command_at_ = now;
+    ++commands_;
+    switch (static_cast<Command>(command)) {
+        case Command::quit:
+            quit_sent_ = true;
+            return;
+        case Command::stmt_close:
+        case Command::stmt_send_long_data:
+            return;  // no response
+        case Command::statistics:
+            push(command, Stage::single_packet);
+            return;
+        case Command::field_list:
+            push(command, Stage::field_list);
+            return;
+        case Command::stmt_fetch:
+            push(command, Stage::rows);
+            return;
+        case Command::change_user: {
+            if (!push(command, Stage::change_user)) return;
+            pending_change_user_.reset();
+            change_user_packet_.assign(event.prefix.begin(), event.prefix.end());
+            if (event.header.payload_length <= event.prefix.size()) {
+                auto login = codec::decode_change_user(change_user_packet_, capabilities_);
+                if (login.ok()) pending_change_user_ = std::move(login.value);
+            } else {
+                capturing_change_user_ = client_scanner_.capture_rest(&change_user_packet_, change_user_capture_limit);
+            }
+            return;
+        }
+        case Command::sleep:
+        case Command::init_db:
+        case Command::query:
+        case Command::create_db:
+        case Command::drop_db:
+        case Command::refresh:
+        case Command::shutdown:
+        case Command::process_info:
+        case Command::connect:
+        case Command::process_kill:
+        case Command::debug:
+        case Command::ping:
+        case Command::time:
+        case Command::delayed_insert:
+        case Command::stmt_prepare:
+        case Command::stmt_execute:
+        case Command::stmt_reset:
+        case Command::set_option:
+        case Command::reset_connection:
+        case Command::mariadb_stmt_bulk_execute:
+            push(command, Stage::first_response);
+            return;
+        default:
+            // Replication streams, COM_MULTI, clone: responses we cannot follow.
+            return lose_sync("unsupported command");
+    }
+}
+
+void CommandTracker::after_column_definitions(InFlight& h) {
+    h.stage = deprecate_eof() ? Stage::rows : Stage::columns_eof;
+}
+
+void CommandTracker::after_prepare_params(InFlight& h) {
+    if (h.columns_left == 0) return finish_head();
+    h.stage = Stage::prepare_columns;
+}
+
+void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) {
+    if (event.kind != codec::PacketScanner::EventKind::start || event.continuation) return;
+    const codec::Bytes prefix = event.prefix;
+    const std::uint32_t length = event.header.payload_length;
+    if (length == 0) return lose_sync("empty server packet");
+    const std::uint8_t b = first_byte(prefix);
+    const bool is_err = b == codec::err_header;
+    const bool is_eof = b == codec::eof_header && length < 9;
+    // Under DEPRECATE_EOF a result set ends with an OK headed 0xFE; a row can
+    // only start with 0xFE if it is at least 16 MiB long.
+    const bool is_terminator = b == codec::eof_header && (deprecate_eof() ? length < codec::max_physical_payload : length < 9);
+
+    if (queue_length_ == 0) {
+        // MySQL 8 sends an ERR before it closes an idle connection (wait_timeout).
+        if (is_err) return;
+        return lose_sync("server packet with no command in flight");
+    }
+    InFlight& h = head();
+    if (is_err) {
+        auto err = codec::decode_err(prefix);
+        if (err.ok() && err.value.is_progress_report()) return;
+        if (h.stage == Stage::change_user) pending_change_user_.reset();
+        return finish_head();
+    }
+    switch (h.stage) {
+        case Stage::first_response: {
+            if (b == codec::ok_header) {
+                if (h.command == static_cast<std::uint8_t>(Command::stmt_prepare)) {
+                    if (prefix.size() < 9) return lose_sync("short COM_STMT_PREPARE response");
+                    h.columns_left = u16_at(prefix, 5);
+                    h.params_left = u16_at(prefix, 7);
+                    if (h.params_left > 0) {
+                        h.stage = Stage::param_definitions;
+                        return;
+                    }
+                    return after_prepare_params(h);
+                }
+                auto ok = codec::decode_ok(prefix, capabilities_);
+                if (!ok.ok()) return lose_sync("malformed OK packet");
+                apply_status(ok.value.status_flags);
+                if ((ok.value.status_flags & codec::status::more_results_exists) == 0) finish_head();
+                return;
+            }
+            if (is_eof) {  // COM_SET_OPTION, COM_DEBUG, COM_SHUTDOWN answer with EOF on some servers
+                auto eof = codec::decode_eof(prefix);
+                if (eof.ok()) apply_status(eof.value.status_flags);
+                return finish_head();
+            }
+            if (b == codec::local_infile_header) {
+                if (h.command != static_cast<std::uint8_t>(Command::query)) return lose_sync("LOCAL INFILE request outside COM_QUERY");
+                h.stage = Stage::infile_data;
+                return;
+            }
+            codec::WireReader reader(prefix);
+            auto columns = reader.lenenc_int();
+            if (!columns || *columns == 0 || *columns > 0xFFFF) return lose_sync("bad column count");
+            h.columns_left = static_cast<std::uint32_t>(*columns);
+            h.stage = Stage::column_definitions;
+            return;
+        }
+        case Stage::column_definitions:
+            if (--h.columns_left == 0) after_column_definitions(h);
+            return;
+        case Stage::columns_eof: {
+            if (!is_eof) return lose_sync("expected EOF after column definitions");
+            auto eof = codec::decode_eof(prefix);
+            const std::uint16_t flags = eof.ok() ? eof.value.status_flags : 0;
+            apply_status(flags);
+            // COM_STMT_EXECUTE with a cursor: rows come later, through COM_STMT_FETCH.
+            if ((flags & codec::status::cursor_exists) != 0) return finish_head();
+            h.stage = Stage::rows;
+            return;
+        }
+        case Stage::rows: {
+            if (!is_terminator) return;  // a row
+            std::uint16_t flags = 0;
+            if (deprecate_eof()) {
+                auto ok = codec::decode_ok(prefix, capabilities_);
+                if (!ok.ok()) return lose_sync("malformed OK at the end of a result set");
+                flags = ok.value.status_flags;
+            } else {
+                auto eof = codec::decode_eof(prefix);
+                flags = eof.ok() ? eof.value.status_flags : 0;
+            }
+            apply_status(flags);
+            const bool more = (flags & codec::status::more_results_exists) != 0 &&
+                              h.command != static_cast<std::uint8_t>(Command::stmt_fetch);
+            if (more) {
+                h.stage = Stage::first_response;
+                return;
+            }
+            return finish_head();
+        }
+        case Stage::param_definitions:
+            if (--h.params_left == 0) {
+                if (deprecate_eof()) return after_prepare_params(h);
+                h.stage = Stage::params_eof;
+            }
+            return;
+        case Stage::params_eof:
+            if (!is_eof) return lose_sync("expected EOF after parameter definitions");
+            return after_prepare_params(h);
+        case Stage::prepare_columns:
+            if (--h.columns_left == 0) {
+                if (deprecate_eof()) return finish_head();
+                h.stage = Stage::prepare_columns_eof;
+            }
+            return;
+        case Stage::prepare_columns_eof:
+            if (!is_eof) return lose_sync("expected EOF after prepared statement columns");
+            return finish_head();
+        case Stage::field_list:
+            if (is_terminator) {
+                if (is_eof) {
+                    auto eof = codec::decode_eof(prefix);
+                    if (eof.ok()) apply_status(eof.value.status_flags);
+                }
+                return finish_head();
+            }
+            return;
+        case Stage::single_packet:
+            return finish_head();
+        case Stage::infile_data:
+            return lose_sync("server packet during LOCAL INFILE upload");
+        case Stage::change_user:
+            if (b == codec::ok_header) {
+                auto ok = codec::decode_ok(prefix, capabilities_);
+                if (ok.ok()) apply_status(ok.value.status_flags);
+                change_user_seen_ = true;
+                changed_user_ = std::move(pending_change_user_);
+                pending_change_user_.reset();
+                return finish_head();
+            }
+            return;  // AuthSwitchRequest or AuthMoreData: the client answers
+    }
+}
+
+}  // namespace tether::session

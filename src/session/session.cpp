@@ -1,0 +1,541 @@
+// The per-connection protocol state machine (see session.hpp).
+#include "tether/session/session.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "tether/codec/command.hpp"
+#include "tether/codec/packet.hpp"
+#include "tether/codec/response.hpp"
+#include "tether/session/greeting_rewrite.hpp"
+#include "tether/session/reserved_login.hpp"
+
+namespace tether::session {
+
+namespace {
+
+// Generous limits for the few handshake packets tether reassembles; real ones
+// are a few hundred bytes (connection attributes are capped at 64 KiB by MySQL).
+constexpr std::size_t max_greeting = 64 * 1024;
+constexpr std::size_t max_login = 256 * 1024;
+constexpr std::size_t max_auth_packet = 1024 * 1024;
+
+// Client-side error codes are what drivers show for "could not reach the server".
+constexpr std::uint16_t cr_conn_host_error = 2003;
+constexpr std::uint16_t cr_server_lost = 2013;
+constexpr std::uint16_t er_handshake_error = 1043;
+
+void erase_front(std::vector<std::byte>& buffer, std::size_t n) {
+    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+void release(std::vector<std::byte>& buffer) { std::vector<std::byte>().swap(buffer); }
+
+std::string seconds_text(std::chrono::milliseconds d) {
+    auto ms = d.count();
+    if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    return std::to_string(ms) + "ms";
+}
+
+}  // namespace
+
+std::string_view phase_name(Phase phase) {
+    switch (phase) {
+        case Phase::connecting: return "connecting";
+        case Phase::awaiting_greeting: return "awaiting_greeting";
+        case Phase::awaiting_login: return "awaiting_login";
+        case Phase::awaiting_admission: return "awaiting_admission";
+        case Phase::authenticating: return "authenticating";
+        case Phase::command: return "command";
+        case Phase::relaying: return "relaying";
+        case Phase::finishing_upstream: return "finishing_upstream";
+        case Phase::closed: return "closed";
+    }
+    return "unknown";
+}
+
+Session::Session(const SessionConfig& config, Clock::time_point now) : config_(config), started_at_(now), now_(now) {}
+
+void Session::enter(Phase next) { phase_ = next; }
+
+void Session::set_reason(CloseReason reason) {
+    if (!reason_) reason_ = reason;
+}
+
+Clock::time_point Session::last_activity() const {
+    return authenticated_ ? tracker_.last_command_at() : started_at_;
+}
+
+void Session::close_client_side(Actions& out) {
+    if (!client_open_) return;
+    client_open_ = false;
+    out.close_client = true;
+}
+
+void Session::close_upstream_side(Actions& out) {
+    if (!upstream_open_ && !upstream_connecting_) return;
+    upstream_open_ = false;
+    upstream_connecting_ = false;
+    out.close_upstream = true;
+}
+
+void Session::start(Actions& out) {
+    upstream_connecting_ = true;
+    out.connect_upstream = true;
+}
+
+void Session::on_upstream_connected(Clock::time_point now, Actions& out) {
+    now_ = now;
+    upstream_connecting_ = false;
+    upstream_open_ = true;
+    if (phase_ == Phase::connecting) enter(Phase::awaiting_greeting);
+    if (phase_ == Phase::finishing_upstream) drive_finish(out);
+}
+
+void Session::on_upstream_connect_failed(std::string_view why, Actions& out) {
+    upstream_connecting_ = false;
+    upstream_open_ = false;
+    set_reason(CloseReason::upstream_unreachable);
+    std::string message = "cannot connect to upstream " + config_.upstream_name + ": " + std::string(why);
+    if (client_open_) {
+        // Sent instead of a greeting: sequence id 0.
+        codec::append_err(out.to_client, 0, cr_conn_host_error, "HY000", "tether: " + message);
+        close_client_side(out);
+    }
+    out.note = std::move(message);
+    enter(Phase::closed);
+}
+
+void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions& out) {
+    now_ = now;
+    switch (phase_) {
+        case Phase::command:
+            tracker_.on_client_bytes(chunk, now);
+            out.forward = true;
+            check_tracker(out);
+            return;
+        case Phase::relaying:
+        case Phase::authenticating:
+            out.forward = true;
+            return;
+        case Phase::connecting:
+        case Phase::awaiting_greeting:
+        case Phase::awaiting_admission:
+            client_pending_.insert(client_pending_.end(), chunk.begin(), chunk.end());
+            if (client_pending_.size() > max_login) fail_handshake(CloseReason::handshake_failed, "client sent too much before its login", out);
+            return;
+        case Phase::awaiting_login:
+            client_pending_.insert(client_pending_.end(), chunk.begin(), chunk.end());
+            read_login(out);
+            return;
+        case Phase::finishing_upstream:
+        case Phase::closed:
+            return;
+    }
+}
+
+void Session::on_upstream_bytes(codec::Bytes chunk, Clock::time_point now, Actions& out) {
+    now_ = now;
+    switch (phase_) {
+        case Phase::command:
+            tracker_.on_server_bytes(chunk);
+            out.forward = true;
+            check_tracker(out);
+            return;
+        case Phase::relaying:
+            out.forward = true;
+            return;
+        case Phase::awaiting_greeting:
+            upstream_pending_.insert(upstream_pending_.end(), chunk.begin(), chunk.end());
+            relay_greeting(out);
+            return;
+        case Phase::authenticating:
+            upstream_pending_.insert(upstream_pending_.end(), chunk.begin(), chunk.end());
+            relay_auth_exchange(out);
+            return;
+        case Phase::finishing_upstream:
+            upstream_pending_.insert(upstream_pending_.end(), chunk.begin(), chunk.end());
+            drive_finish(out);
+            return;
+        case Phase::awaiting_login:
+        case Phase::awaiting_admission:
+            // The server speaking out of turn (an ERR before it gives up on us);
+            // kept so the finish sees it, bounded.
+            if (upstream_pending_.size() < max_greeting) upstream_pending_.insert(upstream_pending_.end(), chunk.begin(), chunk.end());
+            return;
+        case Phase::connecting:
+        case Phase::closed:
+            return;
+    }
+}
+
+void Session::check_tracker(Actions& out) {
+    if (!tracker_.synced()) {
+        enter(Phase::relaying);
+        out.raise(SessionEvent::desynced);
+        out.note = std::string("lost protocol sync, relaying without tracking: ") + tracker_.desync_reason();
+        return;
+    }
+    if (tracker_.user_changed()) {
+        if (auto changed = tracker_.take_changed_user()) login_ = std::move(*changed);
+        out.raise(SessionEvent::reattributed);
+    }
+}
+
+void Session::relay_greeting(Actions& out) {
+    auto packet = codec::decode_logical_packet(upstream_pending_, max_greeting);
+    if (packet.need_more()) return;
+    auto fail = [&](std::string note) {
+        set_reason(CloseReason::upstream_closed);
+        if (client_open_) codec::append_err(out.to_client, 0, cr_server_lost, "HY000", "tether: " + note);
+        out.note = std::move(note);
+        close_client_side(out);
+        close_upstream_side(out);
+        enter(Phase::closed);
+    };
+    if (packet.malformed()) return fail(std::string("malformed greeting from upstream: ") + std::string(packet.error));
+    const auto& payload = packet.value.payload;
+    if (!payload.empty() && std::to_integer<std::uint8_t>(payload[0]) == codec::err_header) {
+        // Refused before the greeting (1040 too many connections, 1129 host
+        // blocked): the client must see the server's own words.
+        auto err = codec::decode_err(payload);
+        out.to_client.insert(out.to_client.end(), upstream_pending_.begin(),
+                             upstream_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
+        out.raise(SessionEvent::upstream_refused);
+        out.note = err.ok() ? "upstream refused the connection: " + std::to_string(err.value.code) + " " +
+                                  std::string(err.value.message)
+                            : std::string("upstream refused the connection");
+        set_reason(CloseReason::upstream_closed);
+        close_client_side(out);
+        close_upstream_side(out);
+        enter(Phase::closed);
+        return;
+    }
+    auto greeting = codec::decode_greeting(payload);
+    if (!greeting.ok()) return fail(std::string("malformed greeting from upstream: ") + std::string(greeting.error));
+    erase_front(upstream_pending_, packet.consumed);
+    greeting_ = std::move(greeting.value);
+    thread_id_ = greeting_->thread_id;
+    server_version_ = greeting_->server_version;
+    out.raise(SessionEvent::greeting);
+
+    auto shown = client_greeting(*greeting_);
+    codec::append_packet(out.to_client, packet.value.first_sequence_id, codec::encode_greeting(shown));
+    enter(Phase::awaiting_login);
+    if (!client_pending_.empty()) read_login(out);
+}
+
+void Session::fail_handshake(CloseReason reason, std::string note, Actions& out) {
+    set_reason(reason);
+    out.note = std::move(note);
+    close_client_side(out);
+    finish_upstream(out);
+}
+
+void Session::read_login(Actions& out) {
+    auto packet = codec::decode_logical_packet(client_pending_, max_login);
+    if (packet.need_more()) {
+        if (client_pending_.size() > max_login) fail_handshake(CloseReason::handshake_failed, "login packet too large", out);
+        return;
+    }
+    auto refuse = [&](std::string message) {
+        const std::uint8_t seq = static_cast<std::uint8_t>((packet.ok() ? packet.value.last_sequence_id : 1) + 1);
+        codec::append_err(out.to_client, seq, er_handshake_error, "08S01", "tether: " + message);
+        fail_handshake(CloseReason::handshake_failed, std::move(message), out);
+    };
+    if (packet.malformed()) return refuse(std::string("bad handshake: ") + std::string(packet.error));
+    const auto& payload = packet.value.payload;
+    if (codec::is_ssl_request(payload)) {
+        return refuse("TLS is not supported by this tether yet; connect without TLS (ssl-mode DISABLED)");
+    }
+    auto login = codec::decode_login(payload);
+    if (!login.ok()) return refuse(std::string("bad handshake: ") + std::string(login.error));
+    if ((login.value.capabilities & (codec::cap::compress | codec::cap::zstd_compression | codec::cap::ssl)) != 0) {
+        return refuse("the client asked for compression or TLS, which tether did not offer");
+    }
+    login_sequence_id_ = packet.value.last_sequence_id;
+    login_packet_.assign(client_pending_.begin(), client_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
+    erase_front(client_pending_, packet.consumed);
+    const codec::Capabilities agreed = login.value.capabilities & greeting_->capabilities;
+    tracker_ = CommandTracker(agreed);
+    login_ = std::move(login.value);
+    enter(Phase::awaiting_admission);
+    out.raise(SessionEvent::login_received);
+}
+
+void Session::admit(const Admission& admission, Actions& out) {
+    if (phase_ != Phase::awaiting_admission) return;
+    if (!admission.allowed) {
+        const auto seq = static_cast<std::uint8_t>(login_sequence_id_ + 1);
+        codec::append_err(out.to_client, seq, admission.error_code, admission.sql_state, admission.message);
+        out.note = admission.message;
+        set_reason(CloseReason::rejected);
+        close_client_side(out);
+        finish_upstream(out);
+        return;
+    }
+    out.to_upstream.insert(out.to_upstream.end(), login_packet_.begin(), login_packet_.end());
+    release(login_packet_);
+    login_forwarded_ = true;
+    enter(Phase::authenticating);
+    if (!client_pending_.empty()) {
+        out.to_upstream.insert(out.to_upstream.end(), client_pending_.begin(), client_pending_.end());
+        release(client_pending_);
+    }
+}
+
+void Session::relay_auth_exchange(Actions& out) {
+    for (;;) {
+        auto packet = codec::decode_logical_packet(upstream_pending_, max_auth_packet);
+        if (packet.need_more()) return;
+        if (packet.malformed()) {
+            set_reason(CloseReason::handshake_failed);
+            out.note = std::string("malformed packet from upstream during authentication: ") + std::string(packet.error);
+            close_client_side(out);
+            close_upstream_side(out);
+            enter(Phase::closed);
+            return;
+        }
+        out.to_client.insert(out.to_client.end(), upstream_pending_.begin(),
+                             upstream_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
+        erase_front(upstream_pending_, packet.consumed);
+        const auto& payload = packet.value.payload;
+        const std::uint8_t first = payload.empty() ? 0xFF : std::to_integer<std::uint8_t>(payload[0]);
+        if (first == codec::ok_header) {
+            authenticated_ = true;
+            auto ok = codec::decode_ok(payload, greeting_->capabilities & login_->capabilities);
+            if (ok.ok()) tracker_.set_in_transaction((ok.value.status_flags & codec::status::in_trans) != 0);
+            tracker_.set_last_command_at(now_);
+            enter(Phase::command);
+            out.raise(SessionEvent::authenticated);
+            // Idle sessions hold no buffers.
+            std::vector<std::byte> rest;
+            rest.swap(upstream_pending_);
+            release(client_pending_);
+            if (!rest.empty()) {
+                tracker_.on_server_bytes(rest);
+                out.to_client.insert(out.to_client.end(), rest.begin(), rest.end());
+                check_tracker(out);
+            }
+            return;
+        }
+        if (first == codec::err_header) {
+            auto err = codec::decode_err(payload);
+            out.raise(SessionEvent::auth_failed);
+            out.note = err.ok() ? "upstream refused the login: " + std::to_string(err.value.code) + " " +
+                                      std::string(err.value.message)
+                                : std::string("upstream refused the login");
+            set_reason(CloseReason::auth_failed);
+            close_client_side(out);
+            close_upstream_side(out);
+            enter(Phase::closed);
+            return;
+        }
+        // AuthSwitchRequest, AuthMoreData, a next factor: the client answers.
+    }
+}
+
+void Session::finish_upstream(Actions& out) {
+    if (!upstream_open_ && !upstream_connecting_) {
+        enter(Phase::closed);
+        return;
+    }
+    enter(Phase::finishing_upstream);
+    finish_deadline_ = now_ + config_.handshake_timeout;
+    release(client_pending_);
+    release(login_packet_);
+    drive_finish(out);
+}
+
+void Session::drive_finish(Actions& out) {
+    if (!upstream_open_) return;  // still connecting; on_upstream_connected comes back here
+    if (!greeting_) {
+        auto packet = codec::decode_logical_packet(upstream_pending_, max_greeting);
+        if (packet.need_more()) return;
+        std::optional<codec::Greeting> greeting;
+        if (packet.ok()) {
+            auto decoded = codec::decode_greeting(packet.value.payload);
+            if (decoded.ok()) greeting = std::move(decoded.value);
+        }
+        if (!greeting) {  // an ERR instead of a greeting, or garbage: nothing to finish
+            close_upstream_side(out);
+            enter(Phase::closed);
+            return;
+        }
+        erase_front(upstream_pending_, packet.consumed);
+        greeting_ = std::move(greeting);
+        thread_id_ = greeting_->thread_id;
+        server_version_ = greeting_->server_version;
+        out.raise(SessionEvent::greeting);
+    }
+    if (!login_forwarded_ && !finish_login_sent_) {
+        finish_login_sent_ = true;
+        codec::append_packet(out.to_upstream, 1, codec::encode_login(reserved_login(*greeting_, config_.reserved_user)));
+    }
+    for (;;) {
+        auto packet = codec::decode_logical_packet(upstream_pending_, max_auth_packet);
+        if (packet.need_more()) return;
+        if (packet.malformed() || packet.value.payload.empty()) {
+            close_upstream_side(out);
+            enter(Phase::closed);
+            return;
+        }
+        erase_front(upstream_pending_, packet.consumed);
+        const auto& payload = packet.value.payload;
+        const auto next_seq = static_cast<std::uint8_t>(packet.value.last_sequence_id + 1);
+        switch (std::to_integer<std::uint8_t>(payload[0])) {
+            case codec::err_header:  // the expected 1045: a complete, refused login
+                close_upstream_side(out);
+                enter(Phase::closed);
+                return;
+            case codec::ok_header:  // a real login that needed no secret: leave politely
+                codec::append_com_quit(out.to_upstream);
+                close_upstream_side(out);
+                enter(Phase::closed);
+                return;
+            case codec::auth_switch_header: {
+                codec::append_packet(out.to_upstream, next_seq, {});
+                break;
+            }
+            case codec::auth_more_data_header: {
+                // caching_sha2_password: 0x03 (fast auth succeeded) needs no answer;
+                // anything else (full auth, a public key) gets a wrong answer.
+                if (payload.size() == 2 && std::to_integer<std::uint8_t>(payload[1]) == 0x03) break;
+                const std::byte wrong[1] = {std::byte{0}};
+                codec::append_packet(out.to_upstream, next_seq, codec::Bytes(wrong, 1));
+                break;
+            }
+            default:
+                close_upstream_side(out);
+                enter(Phase::closed);
+                return;
+        }
+    }
+}
+
+void Session::on_client_closed(Actions& out) {
+    client_open_ = false;
+    switch (phase_) {
+        case Phase::command:
+            set_reason(tracker_.quit_sent() ? CloseReason::client_quit : CloseReason::client_closed);
+            if (upstream_open_ && !tracker_.quit_sent() && tracker_.idle()) codec::append_com_quit(out.to_upstream);
+            close_upstream_side(out);
+            enter(Phase::closed);
+            return;
+        case Phase::relaying:
+            set_reason(CloseReason::client_closed);
+            close_upstream_side(out);
+            enter(Phase::closed);
+            return;
+        case Phase::connecting:
+        case Phase::awaiting_greeting:
+        case Phase::awaiting_login:
+        case Phase::awaiting_admission:
+        case Phase::authenticating:
+            set_reason(CloseReason::handshake_failed);
+            out.note = std::string("client went away during the handshake (") + std::string(phase_name(phase_)) + ")";
+            finish_upstream(out);
+            return;
+        case Phase::finishing_upstream:
+        case Phase::closed:
+            return;
+    }
+}
+
+void Session::on_upstream_closed(Actions& out) {
+    upstream_open_ = false;
+    upstream_connecting_ = false;
+    switch (phase_) {
+        case Phase::command:
+        case Phase::relaying:
+            set_reason(tracker_.quit_sent() ? CloseReason::client_quit : CloseReason::upstream_closed);
+            break;
+        case Phase::awaiting_greeting:
+            set_reason(CloseReason::upstream_closed);
+            if (client_open_) {
+                codec::append_err(out.to_client, 0, cr_server_lost, "HY000",
+                                  "tether: upstream " + config_.upstream_name + " closed the connection before its greeting");
+            }
+            break;
+        case Phase::finishing_upstream:
+        case Phase::closed:
+            enter(Phase::closed);
+            return;
+        default:
+            set_reason(CloseReason::upstream_closed);
+            break;
+    }
+    close_client_side(out);
+    enter(Phase::closed);
+}
+
+void Session::close(CloseReason reason, Actions& out) {
+    switch (phase_) {
+        case Phase::command:
+            set_reason(reason);
+            if (upstream_open_ && tracker_.idle() && !tracker_.quit_sent()) codec::append_com_quit(out.to_upstream);
+            close_client_side(out);
+            close_upstream_side(out);
+            enter(Phase::closed);
+            return;
+        case Phase::relaying:
+            set_reason(reason);
+            close_client_side(out);
+            close_upstream_side(out);
+            enter(Phase::closed);
+            return;
+        case Phase::finishing_upstream:
+        case Phase::closed:
+            return;
+        default:
+            set_reason(reason);
+            close_client_side(out);
+            finish_upstream(out);
+            return;
+    }
+}
+
+void Session::on_tick(Clock::time_point now, Actions& out) {
+    now_ = now;
+    const auto age = now - started_at_;
+    switch (phase_) {
+        case Phase::connecting:
+            if (age > config_.connect_timeout) {
+                close_upstream_side(out);  // cancels the pending connect
+                on_upstream_connect_failed("timed out after " + seconds_text(config_.connect_timeout), out);
+            }
+            return;
+        case Phase::awaiting_greeting:
+            if (age > config_.handshake_timeout) {
+                set_reason(CloseReason::upstream_unreachable);
+                std::string note = "upstream " + config_.upstream_name + " sent no greeting within " +
+                                   seconds_text(config_.handshake_timeout);
+                if (client_open_) codec::append_err(out.to_client, 0, cr_server_lost, "HY000", "tether: " + note);
+                out.note = std::move(note);
+                close_client_side(out);
+                close_upstream_side(out);
+                enter(Phase::closed);
+            }
+            return;
+        case Phase::awaiting_login:
+        case Phase::awaiting_admission:
+        case Phase::authenticating:
+            if (age > config_.handshake_timeout) {
+                fail_handshake(CloseReason::client_timeout,
+                               "handshake not completed within " + seconds_text(config_.handshake_timeout), out);
+            }
+            return;
+        case Phase::finishing_upstream:
+            if (now > finish_deadline_) {
+                close_upstream_side(out);
+                enter(Phase::closed);
+            }
+            return;
+        case Phase::command:
+        case Phase::relaying:
+        case Phase::closed:
+            return;
+    }
+}
+
+}  // namespace tether::session

@@ -1,0 +1,122 @@
+// Event logging to stderr (see log.hpp).
+#include "tether/util/log.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace tether::log {
+
+namespace {
+
+Level minimum_level = Level::info;
+Format output_format = Format::text;
+
+std::string_view level_name(Level level) {
+    switch (level) {
+        case Level::debug: return "debug";
+        case Level::info: return "info";
+        case Level::warn: return "warn";
+        case Level::error: return "error";
+    }
+    return "info";
+}
+
+void append_timestamp(std::string& out) {
+    const auto now = std::chrono::system_clock::now();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+    out += buffer;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            char esc[8];
+            std::snprintf(esc, sizeof esc, "\\u%04x", u);
+            out += esc;
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
+// Text values with spaces or quotes are quoted so a line stays parseable as key=value.
+void append_text_value(std::string& out, std::string_view s) {
+    const bool plain = !s.empty() && s.find_first_of(" \"=\t\n\r") == std::string_view::npos;
+    if (plain) {
+        for (char c : s) out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+    } else {
+        append_json_string(out, s);
+    }
+}
+
+}  // namespace
+
+std::optional<Level> parse_level(std::string_view name) {
+    if (name == "debug") return Level::debug;
+    if (name == "info") return Level::info;
+    if (name == "warn" || name == "warning") return Level::warn;
+    if (name == "error") return Level::error;
+    return std::nullopt;
+}
+
+std::optional<Format> parse_format(std::string_view name) {
+    if (name == "text") return Format::text;
+    if (name == "json") return Format::json;
+    return std::nullopt;
+}
+
+void configure(Level minimum, Format format) {
+    minimum_level = minimum;
+    output_format = format;
+}
+
+bool enabled(Level level) { return level >= minimum_level; }
+
+void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+    std::string line;
+    line.reserve(256);
+    if (output_format == Format::json) {
+        line += "{\"ts\":\"";
+        append_timestamp(line);
+        line += "\",\"level\":\"";
+        line += level_name(level);
+        line += "\",\"event\":";
+        append_json_string(line, event);
+        for (const auto& [key, value] : fields) {
+            line += ',';
+            append_json_string(line, key);
+            line += ':';
+            append_json_string(line, value);
+        }
+        line += "}\n";
+    } else {
+        append_timestamp(line);
+        line += ' ';
+        line += level_name(level);
+        line += ' ';
+        line += event;
+        for (const auto& [key, value] : fields) {
+            line += ' ';
+            line += key;
+            line += '=';
+            append_text_value(line, value);
+        }
+        line += '\n';
+    }
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace tether::log
