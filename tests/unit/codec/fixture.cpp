@@ -33,8 +33,12 @@ int hex_digit(char c) {
 
 std::string fixtures_dir() {
     const char* dir = std::getenv("TETHER_FIXTURES");
-    if (dir == nullptr || *dir == '\0') throw std::runtime_error("TETHER_FIXTURES is not set");
-    return dir;
+    if (dir != nullptr && *dir != '\0') return dir;
+#ifdef TETHER_FIXTURES_DEFAULT
+    return TETHER_FIXTURES_DEFAULT;
+#else
+    throw std::runtime_error("TETHER_FIXTURES is not set");
+#endif
 }
 
 std::vector<std::string> fixture_names() {

@@ -24,7 +24,7 @@ struct Fixture {
     Capabilities client_capabilities = cap::protocol_41;
 };
 
-// The directory named by TETHER_FIXTURES.
+// The directory named by TETHER_FIXTURES, else the one meson configured.
 std::string fixtures_dir();
 // Every *.hex file in fixtures_dir(), sorted by name.
 std::vector<std::string> fixture_names();
