@@ -22,8 +22,6 @@ Connection::Connection(Proxy& proxy, std::uint64_t id, const session::SessionCon
     : proxy_(proxy), id_(id), session_(config, proxy.now()) {
     client_.uv.handle.data = this;
     upstream_.uv.handle.data = this;
-    resolve_req_.data = this;
-    connect_req_.data = this;
 }
 
 void Connection::start_with_client(std::string peer) {
@@ -218,8 +216,8 @@ void Connection::close_socket(Socket& socket) {
     if (socket.closed) return;
     socket.closed = true;
     socket.reading = false;
-    if (&socket == &upstream_ && pending_requests_ > 0 && !upstream_.initialized) {
-        uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));  // still resolving
+    if (&socket == &upstream_ && connect_requests_ && !upstream_.initialized) {
+        uv_cancel(reinterpret_cast<uv_req_t*>(&connect_requests_->resolve));  // still resolving
     }
     if (socket.initialized && !uv_is_closing(&socket.uv.handle)) uv_close(&socket.uv.handle, &Connection::close_cb);
 }

@@ -155,7 +155,10 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
         upstream_problem_ = actions.note;
         last_upstream_evidence_ = now();
     }
-    if (connection.is_probe()) return;
+    if (connection.is_probe()) {
+        if (!actions.note.empty()) probe_note_ = actions.note;
+        return;
+    }
     if (has(actions.events, SessionEvent::login_received) || has(actions.events, SessionEvent::reattributed)) {
         const codec::Login& login = *s.login();
         const std::string client = attribution::resolve_client_label(label_rules_, login, connection.peer());
@@ -211,6 +214,11 @@ void Proxy::on_connection_finished(Connection* connection) {
     if (connection->upstream_was_connected()) metrics_.upstream_closed();
     if (connection->is_probe()) {
         probe_ = nullptr;
+        if (s.upstream_thread_id() == 0) {  // no greeting: the server is not there for us
+            upstream_ok_ = false;
+            upstream_problem_ = probe_note_.empty() ? "upstream sent no greeting" : probe_note_;
+        }
+        probe_note_.clear();
         delete connection;
         maybe_stop();
         return;
@@ -226,20 +234,15 @@ void Proxy::on_connection_finished(Connection* connection) {
         if (reason == session::CloseReason::client_closed) metrics_.orphan_closed();
     }
     if (connection->has_labels_) metrics_.release_labels(connection->labels_, now());
-    const auto level = connection->counted_open() ? log::Level::info : log::Level::debug;
-    if (log::enabled(level) || reason != session::CloseReason::client_quit) {
-        log::write(reason == session::CloseReason::client_quit || reason == session::CloseReason::auth_failed ? level : log::Level::info,
-                   "session_closed",
-                   {{"id", std::to_string(connection->id())},
-                    {"reason", std::string(session::close_reason_name(reason))},
-                    {"client", connection->has_labels_ ? connection->labels_.client : std::string()},
-                    {"user", s.login() != nullptr ? s.login()->user : std::string()},
-                    {"peer", connection->peer()},
-                    {"upstream_thread_id", std::to_string(s.upstream_thread_id())},
-                    {"age_seconds", fmt_seconds(age)},
-                    {"bytes_from_client", std::to_string(connection->bytes_from_client())},
-                    {"bytes_from_upstream", std::to_string(connection->bytes_from_upstream())}});
-    }
+    log::info("session_closed", {{"id", std::to_string(connection->id())},
+                                 {"reason", std::string(session::close_reason_name(reason))},
+                                 {"client", connection->has_labels_ ? connection->labels_.client : std::string()},
+                                 {"user", s.login() != nullptr ? s.login()->user : std::string()},
+                                 {"peer", connection->peer()},
+                                 {"upstream_thread_id", std::to_string(s.upstream_thread_id())},
+                                 {"age_seconds", fmt_seconds(age)},
+                                 {"bytes_from_client", std::to_string(connection->bytes_from_client())},
+                                 {"bytes_from_upstream", std::to_string(connection->bytes_from_upstream())}});
     delete connection;
     maybe_stop();
 }

@@ -34,7 +34,10 @@ void CommandTracker::on_server_bytes(codec::Bytes chunk) {
 
 std::optional<codec::Login> CommandTracker::take_changed_user() {
     change_user_seen_ = false;
-    return std::exchange(changed_user_, std::nullopt);
+    if (!changed_user_) return std::nullopt;
+    std::optional<codec::Login> login(std::move(*changed_user_));
+    changed_user_.reset();
+    return login;
 }
 
 void CommandTracker::lose_sync(const char* why) {
@@ -65,7 +68,7 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
     using Kind = codec::PacketScanner::EventKind;
     if (event.kind == Kind::end) {
         auto login = codec::decode_change_user(change_user_packet_, capabilities_);
-        if (login.ok()) pending_change_user_ = std::move(login.value);
+        if (login.ok()) pending_change_user_ = std::make_unique<codec::Login>(std::move(login.value));
         capturing_change_user_ = false;
         return;
     }
@@ -107,7 +110,7 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
             change_user_packet_.assign(event.prefix.begin(), event.prefix.end());
             if (event.header.payload_length <= event.prefix.size()) {
                 auto login = codec::decode_change_user(change_user_packet_, capabilities_);
-                if (login.ok()) pending_change_user_ = std::move(login.value);
+                if (login.ok()) pending_change_user_ = std::make_unique<codec::Login>(std::move(login.value));
             } else {
                 capturing_change_user_ = client_scanner_.capture_rest(&change_user_packet_, change_user_capture_limit);
             }
@@ -206,7 +209,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
             codec::WireReader reader(prefix);
             auto columns = reader.lenenc_int();
             if (!columns || *columns == 0 || *columns > 0xFFFF) return lose_sync("bad column count");
-            h.columns_left = static_cast<std::uint32_t>(*columns);
+            h.columns_left = static_cast<std::uint16_t>(*columns);
             h.stage = Stage::column_definitions;
             return;
         }

@@ -214,7 +214,7 @@ void Session::relay_greeting(Actions& out) {
     auto greeting = codec::decode_greeting(payload);
     if (!greeting.ok()) return fail(std::string("malformed greeting from upstream: ") + std::string(greeting.error));
     erase_front(upstream_pending_, packet.consumed);
-    greeting_ = std::move(greeting.value);
+    greeting_ = std::make_unique<codec::Greeting>(std::move(greeting.value));
     thread_id_ = greeting_->thread_id;
     server_version_ = greeting_->server_version;
     out.raise(SessionEvent::greeting);
@@ -306,6 +306,10 @@ void Session::relay_auth_exchange(Actions& out) {
             auto ok = codec::decode_ok(payload, greeting_->capabilities & login_->capabilities);
             if (ok.ok()) tracker_.set_in_transaction((ok.value.status_flags & codec::status::in_trans) != 0);
             tracker_.set_last_command_at(now_);
+            // Only the login's identity is kept for the session's life: not the
+            // greeting, not the auth response.
+            greeting_.reset();
+            std::vector<std::byte>().swap(login_->auth_response);
             enter(Phase::command);
             out.raise(SessionEvent::authenticated);
             // Idle sessions hold no buffers.
@@ -363,7 +367,7 @@ void Session::drive_finish(Actions& out) {
             return;
         }
         erase_front(upstream_pending_, packet.consumed);
-        greeting_ = std::move(greeting);
+        greeting_ = std::make_unique<codec::Greeting>(std::move(*greeting));
         thread_id_ = greeting_->thread_id;
         server_version_ = greeting_->server_version;
         out.raise(SessionEvent::greeting);

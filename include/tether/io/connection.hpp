@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "tether/metrics/metrics.hpp"
@@ -76,6 +77,7 @@ private:
     void update_backpressure();
     void connect_upstream();
     void on_resolved(int status, addrinfo* result);
+    void connect_tcp(const sockaddr* address);
     void on_connected(int status);
     void on_read(Socket& from, ssize_t nread, const uv_buf_t* buf);
     void on_written(Socket& to, std::size_t bytes, int status);
@@ -96,8 +98,13 @@ private:
     session::Session session_;
     Socket client_;
     Socket upstream_;
-    uv_getaddrinfo_t resolve_req_{};
-    uv_connect_t connect_req_{};
+    // Requests of the upstream connect; allocated only while connecting, so an
+    // established session does not carry them.
+    struct ConnectRequests {
+        uv_getaddrinfo_t resolve{};
+        uv_connect_t connect{};
+    };
+    std::unique_ptr<ConnectRequests> connect_requests_;
     int pending_requests_ = 0;  // resolve/connect requests whose callbacks have not run
     int open_handles_ = 0;      // initialized handles whose close callbacks have not run
     bool probe_ = false;

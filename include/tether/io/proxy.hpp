@@ -84,6 +84,7 @@ private:
     std::string upstream_problem_ = "upstream not checked yet";
     session::Clock::time_point last_upstream_evidence_{};
     Connection* probe_ = nullptr;  // the readiness probe in progress, if any
+    std::string probe_note_;
     session::Clock::time_point last_sweep_{};
     bool shutting_down_ = false;
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -71,8 +72,9 @@ private:
     struct InFlight {
         std::uint8_t command = 0;
         Stage stage = Stage::first_response;
-        std::uint32_t columns_left = 0;
-        std::uint32_t params_left = 0;
+        // Both are at most 0xFFFF on the wire (column counts are capped lower by servers).
+        std::uint16_t columns_left = 0;
+        std::uint16_t params_left = 0;
     };
 
     void on_client_packet(const codec::PacketScanner::Event& event, Clock::time_point now);
@@ -107,8 +109,8 @@ private:
     // server's OK confirms it.
     std::vector<std::byte> change_user_packet_;
     bool capturing_change_user_ = false;
-    std::optional<codec::Login> pending_change_user_;
-    std::optional<codec::Login> changed_user_;
+    std::unique_ptr<codec::Login> pending_change_user_;  // heap: rare, and idle sessions stay small
+    std::unique_ptr<codec::Login> changed_user_;
     bool change_user_seen_ = false;
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -122,7 +123,7 @@ private:
     std::uint8_t login_sequence_id_ = 1;
     std::uint8_t finish_sequence_id_ = 0;  // next sequence id in tether's own exchange with the server
 
-    std::optional<codec::Greeting> greeting_;
+    std::unique_ptr<codec::Greeting> greeting_;  // only until the login completes
     std::optional<codec::Login> login_;
     std::uint32_t thread_id_ = 0;
     std::string server_version_;
