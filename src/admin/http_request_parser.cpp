@@ -125,6 +125,12 @@ bool HttpRequestParser::feed(std::string_view data, std::vector<HttpRequest>& ou
     const llhttp_errno_t rc = llhttp_execute(&state_->parser, data.data(), data.size());
     state_->out = nullptr;
     if (rc == HPE_OK) return true;
+    // An Upgrade or CONNECT request was complete and is answered as any other;
+    // the admin server upgrades nothing, so the connection just continues.
+    if (rc == HPE_PAUSED_UPGRADE) {
+        llhttp_resume_after_upgrade(&state_->parser);
+        return true;
+    }
     error_ = state_->limit_error != nullptr ? state_->limit_error : llhttp_errno_name(rc);
     return false;
 }

@@ -25,8 +25,8 @@ std::optional<std::vector<LabelRule>> parse_label_rules(std::string_view spec, s
             rules.push_back({LabelRule::Kind::user, {}});
         } else if (item == "addr") {
             rules.push_back({LabelRule::Kind::addr, {}});
-        } else if (item.starts_with("attr:") && item.size() > 5) {
-            rules.push_back({LabelRule::Kind::attribute, std::string(item.substr(5))});
+        } else if (item.starts_with("attr:") && !trim(item.substr(5)).empty()) {
+            rules.push_back({LabelRule::Kind::attribute, std::string(trim(item.substr(5)))});
         } else {
             error = "unknown rule '" + std::string(item) + "' (expected attr:NAME, user or addr)";
             return std::nullopt;

@@ -4,7 +4,6 @@
 namespace tether::attribution {
 
 std::string LabelBudget::acquire(const std::string& value) {
-    // "_other" may be the one value held beyond the capacity.
     auto [it, inserted] = references_.try_emplace(peek(value), 0);
     ++it->second;
     return it->first;
@@ -17,8 +16,10 @@ void LabelBudget::release(const std::string& label) {
 }
 
 std::string LabelBudget::peek(const std::string& value) const {
-    if (references_.contains(value) || references_.size() < capacity_ || value == overflow) return value;
-    return std::string(overflow);
+    if (references_.contains(value) || value == overflow) return value;
+    // "_other" is held beyond the capacity: it does not take a client's slot.
+    const std::size_t held_values = references_.size() - (references_.contains(std::string(overflow)) ? 1 : 0);
+    return held_values < capacity_ ? value : std::string(overflow);
 }
 
 std::size_t LabelBudget::references(const std::string& label) const {

@@ -40,6 +40,10 @@ std::optional<Address> parse_address(std::string_view text, std::string& error) 
         }
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) {
+            error = "an IPv6 address needs brackets: [address]:port";
+            return std::nullopt;
+        }
     }
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);

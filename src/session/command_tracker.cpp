@@ -29,7 +29,28 @@ void CommandTracker::on_client_bytes(codec::Bytes chunk, Clock::time_point now) 
 
 void CommandTracker::on_server_bytes(codec::Bytes chunk) {
     codec::PacketScanner::Event event;
-    while (synced_ && server_scanner_.next(chunk, event)) on_server_packet(event);
+    while (synced_ && server_scanner_.next(chunk, event)) {
+        if (finish_at_packet_end_) {  // the previous packet ended its command, and is now complete
+            finish_at_packet_end_ = false;
+            finish_head();
+        }
+        on_server_packet(event);
+    }
+    if (finish_at_packet_end_ && server_scanner_.at_boundary()) {
+        finish_at_packet_end_ = false;
+        finish_head();
+    }
+}
+
+// A command is done when the last byte of its terminating packet has passed,
+// not when the packet's first bytes have been read: an idle decision must never
+// cut a response short.
+void CommandTracker::complete_head() {
+    if (current_packet_incomplete_) {
+        finish_at_packet_end_ = true;
+    } else {
+        finish_head();
+    }
 }
 
 std::optional<codec::Login> CommandTracker::take_changed_user() {
@@ -159,6 +180,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
     const std::uint32_t length = event.header.payload_length;
     if (length == 0) return lose_sync("empty server packet");
     const std::uint8_t b = first_byte(prefix);
+    current_packet_incomplete_ = length > prefix.size();
     const bool is_err = b == codec::err_header;
     const bool is_eof = b == codec::eof_header && length < 9;
     // Under DEPRECATE_EOF a result set ends with an OK headed 0xFE; a row can
@@ -175,7 +197,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
         auto err = codec::decode_err(prefix);
         if (err.ok() && err.value.is_progress_report()) return;
         if (h.stage == Stage::change_user) pending_change_user_.reset();
-        return finish_head();
+        return complete_head();
     }
     switch (h.stage) {
         case Stage::first_response: {
@@ -193,13 +215,13 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
                 auto ok = codec::decode_ok(prefix, capabilities_);
                 if (!ok.ok()) return lose_sync("malformed OK packet");
                 apply_status(ok.value.status_flags);
-                if ((ok.value.status_flags & codec::status::more_results_exists) == 0) finish_head();
+                if ((ok.value.status_flags & codec::status::more_results_exists) == 0) complete_head();
                 return;
             }
             if (is_eof) {  // COM_SET_OPTION, COM_DEBUG, COM_SHUTDOWN answer with EOF on some servers
                 auto eof = codec::decode_eof(prefix);
                 if (eof.ok()) apply_status(eof.value.status_flags);
-                return finish_head();
+                return complete_head();
             }
             if (b == codec::local_infile_header) {
                 if (h.command != static_cast<std::uint8_t>(Command::query)) return lose_sync("LOCAL INFILE request outside COM_QUERY");
@@ -222,7 +244,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
             const std::uint16_t flags = eof.ok() ? eof.value.status_flags : 0;
             apply_status(flags);
             // COM_STMT_EXECUTE with a cursor: rows come later, through COM_STMT_FETCH.
-            if ((flags & codec::status::cursor_exists) != 0) return finish_head();
+            if ((flags & codec::status::cursor_exists) != 0) return complete_head();
             h.stage = Stage::rows;
             return;
         }
@@ -244,7 +266,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
                 h.stage = Stage::first_response;
                 return;
             }
-            return finish_head();
+            return complete_head();
         }
         case Stage::param_definitions:
             if (--h.params_left == 0) {
@@ -257,24 +279,24 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
             return after_prepare_params(h);
         case Stage::prepare_columns:
             if (--h.columns_left == 0) {
-                if (deprecate_eof()) return finish_head();
+                if (deprecate_eof()) return complete_head();
                 h.stage = Stage::prepare_columns_eof;
             }
             return;
         case Stage::prepare_columns_eof:
             if (!is_eof) return lose_sync("expected EOF after prepared statement columns");
-            return finish_head();
+            return complete_head();
         case Stage::field_list:
             if (is_terminator) {
                 if (is_eof) {
                     auto eof = codec::decode_eof(prefix);
                     if (eof.ok()) apply_status(eof.value.status_flags);
                 }
-                return finish_head();
+                return complete_head();
             }
             return;
         case Stage::single_packet:
-            return finish_head();
+            return complete_head();
         case Stage::infile_data:
             return lose_sync("server packet during LOCAL INFILE upload");
         case Stage::change_user:
@@ -284,7 +306,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
                 change_user_seen_ = true;
                 changed_user_ = std::move(pending_change_user_);
                 pending_change_user_.reset();
-                return finish_head();
+                return complete_head();
             }
             return;  // AuthSwitchRequest or AuthMoreData: the client answers
     }

@@ -115,8 +115,11 @@ void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions
             check_tracker(out);
             return;
         case Phase::relaying:
+            out.forward = true;
+            return;
         case Phase::authenticating:
             out.forward = true;
+            remember_early_client_bytes(chunk);
             return;
         case Phase::connecting:
         case Phase::awaiting_greeting:
@@ -280,8 +283,36 @@ void Session::admit(const Admission& admission, Actions& out) {
     enter(Phase::authenticating);
     if (!client_pending_.empty()) {
         out.to_upstream.insert(out.to_upstream.end(), client_pending_.begin(), client_pending_.end());
+        remember_early_client_bytes(client_pending_);
         release(client_pending_);
     }
+}
+
+// What the client sends after its login and before the server's OK: answers in
+// the auth exchange, and possibly commands pipelined behind the login. The
+// tracker sees the commands once the login completes.
+void Session::remember_early_client_bytes(codec::Bytes chunk) {
+    if (early_client_bytes_.size() + chunk.size() > max_auth_packet) {
+        early_client_overflow_ = true;
+        return;
+    }
+    early_client_bytes_.insert(early_client_bytes_.end(), chunk.begin(), chunk.end());
+}
+
+void Session::replay_early_client_bytes() {
+    if (early_client_overflow_) {
+        tracker_.abandon("too much client data during authentication to follow");
+        return;
+    }
+    // Skip the auth-exchange answers (sequence ids above 0); a command starts at 0.
+    codec::Bytes rest(early_client_bytes_);
+    while (!rest.empty()) {
+        auto packet = codec::decode_packet(rest);
+        if (!packet.ok() || packet.value.header.sequence_id == 0) break;
+        rest = rest.subspan(packet.consumed);
+    }
+    if (!rest.empty()) tracker_.on_client_bytes(rest, now_);
+    release(early_client_bytes_);
 }
 
 void Session::relay_auth_exchange(Actions& out) {
@@ -316,11 +347,12 @@ void Session::relay_auth_exchange(Actions& out) {
             std::vector<std::byte> rest;
             rest.swap(upstream_pending_);
             release(client_pending_);
+            replay_early_client_bytes();
             if (!rest.empty()) {
                 tracker_.on_server_bytes(rest);
                 out.to_client.insert(out.to_client.end(), rest.begin(), rest.end());
-                check_tracker(out);
             }
+            check_tracker(out);
             return;
         }
         if (first == codec::err_header) {

@@ -177,7 +177,11 @@ def _skip_unless_netns_possible():
     probe = f"tncprobe{os.getpid()}"
     r = _run(["ip", "netns", "add", probe], check=False)
     if r.returncode != 0:
-        pytest.skip(f"`ip netns add` not permitted here: {r.stdout.strip()}")
+        msg = r.stdout.strip()
+        if any(w in msg.lower() for w in ("not permitted", "permission denied",
+                                          "operation not supported", "read-only")):
+            pytest.skip(f"`ip netns add` not permitted here: {msg}")
+        pytest.fail(f"`ip netns add {probe}` failed: {msg}")
     _run(["ip", "netns", "del", probe], check=False)
 
 

@@ -51,6 +51,8 @@ public:
     // attributes); empty when the packet was over the capture limit or did not
     // decode. Clears user_changed().
     std::optional<codec::Login> take_changed_user();
+    // Stop tracking for good (the session can no longer be followed).
+    void abandon(const char* why) { lose_sync(why); }
     [[nodiscard]] const char* desync_reason() const { return desync_reason_; }
 
 private:
@@ -82,6 +84,7 @@ private:
     void after_column_definitions(InFlight& head);
     void after_prepare_params(InFlight& head);
     void finish_head();
+    void complete_head();
     void apply_status(std::uint16_t status_flags);
     bool push(std::uint8_t command, Stage stage);
     void lose_sync(const char* why);
@@ -100,7 +103,8 @@ private:
     bool synced_ = true;
     bool in_transaction_ = false;
     bool quit_sent_ = false;
-    bool client_infile_ended_ = false;
+    bool current_packet_incomplete_ = false;
+    bool finish_at_packet_end_ = false;
     Clock::time_point last_command_at_{};
     std::uint64_t commands_ = 0;
     const char* desync_reason_ = nullptr;

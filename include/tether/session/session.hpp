@@ -108,6 +108,8 @@ private:
     void fail_handshake(CloseReason reason, std::string note, Actions& out);
     void track_after_auth(codec::Bytes rest, Clock::time_point now, Actions& out, bool from_client);
     void check_tracker(Actions& out);
+    void remember_early_client_bytes(codec::Bytes chunk);
+    void replay_early_client_bytes();
 
     const SessionConfig& config_;
     Phase phase_ = Phase::connecting;
@@ -119,6 +121,8 @@ private:
     // Handshake-phase buffers: only until the command phase starts.
     std::vector<std::byte> client_pending_;
     std::vector<std::byte> upstream_pending_;
+    std::vector<std::byte> early_client_bytes_;  // sent during authentication, replayed to the tracker
+    bool early_client_overflow_ = false;
     std::vector<std::byte> login_packet_;  // the client's login as it arrived, forwarded after admission
     std::uint8_t login_sequence_id_ = 1;
     std::uint8_t finish_sequence_id_ = 0;  // next sequence id in tether's own exchange with the server

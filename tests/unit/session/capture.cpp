@@ -1,0 +1,140 @@
+// Capture and fixture loading: '#' comments, then 'C '/'S ' hex lines (captures) or plain hex (fixtures).
+#include "capture.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace tether::session::test {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string dir_from_env(const char* var, const char* fallback) {
+    const char* dir = std::getenv(var);
+    if (dir != nullptr && *dir != '\0') return dir;
+    if (fallback != nullptr && *fallback != '\0') return fallback;
+    throw std::runtime_error(std::string(var) + " is not set");
+}
+
+}  // namespace
+
+std::vector<std::byte> Capture::stream(Direction d) const {
+    std::vector<std::byte> out;
+    for (const auto& c : chunks) {
+        if (c.direction == d) out.insert(out.end(), c.bytes.begin(), c.bytes.end());
+    }
+    return out;
+}
+
+std::string captures_dir() {
+#ifdef TETHER_CAPTURES_DEFAULT
+    return dir_from_env("TETHER_CAPTURES", TETHER_CAPTURES_DEFAULT);
+#else
+    return dir_from_env("TETHER_CAPTURES", nullptr);
+#endif
+}
+
+std::string fixtures_dir() {
+#ifdef TETHER_FIXTURES_DEFAULT
+    return dir_from_env("TETHER_FIXTURES", TETHER_FIXTURES_DEFAULT);
+#else
+    return dir_from_env("TETHER_FIXTURES", nullptr);
+#endif
+}
+
+std::vector<std::string> capture_names() {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(captures_dir())) {
+        if (entry.path().extension() == ".hex") names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::vector<std::byte> from_hex(std::string_view hex) {
+    std::vector<std::byte> out;
+    int high = -1;
+    for (char c : hex) {
+        const int digit = hex_digit(c);
+        if (digit < 0) {
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+            throw std::runtime_error("not a hex digit");
+        }
+        if (high < 0) {
+            high = digit;
+        } else {
+            out.push_back(static_cast<std::byte>(high * 16 + digit));
+            high = -1;
+        }
+    }
+    if (high >= 0) throw std::runtime_error("odd number of hex digits");
+    return out;
+}
+
+std::string to_hex(const std::vector<std::byte>& bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (auto b : bytes) {
+        const auto v = std::to_integer<unsigned>(b);
+        out.push_back(digits[v >> 4]);
+        out.push_back(digits[v & 0xF]);
+    }
+    return out;
+}
+
+Capture load_capture(const std::string& name) {
+    std::ifstream in(std::filesystem::path(captures_dir()) / name);
+    if (!in) throw std::runtime_error("cannot open capture " + name);
+    Capture capture;
+    capture.name = name;
+    std::string line;
+    while (std::getline(in, line)) {
+        const std::string_view s = trim(line);
+        if (s.empty()) continue;
+        if (s.front() == '#') {
+            const std::string_view body = trim(s.substr(1));
+            const auto colon = body.find(':');
+            if (colon != std::string_view::npos && body.substr(0, colon).find(' ') == std::string_view::npos) {
+                capture.keys[std::string(body.substr(0, colon))] = std::string(trim(body.substr(colon + 1)));
+            }
+            continue;
+        }
+        if (s.size() < 2 || (s[0] != 'C' && s[0] != 'S') || s[1] != ' ') {
+            throw std::runtime_error("capture " + name + ": a chunk line must start with 'C ' or 'S '");
+        }
+        capture.chunks.push_back({s[0] == 'C' ? Direction::client : Direction::server, from_hex(s.substr(2))});
+    }
+    return capture;
+}
+
+std::vector<std::byte> load_fixture_bytes(const std::string& name) {
+    std::ifstream in(std::filesystem::path(fixtures_dir()) / name);
+    if (!in) throw std::runtime_error("cannot open fixture " + name);
+    std::string hex;
+    std::string line;
+    while (std::getline(in, line)) {
+        const std::string_view s = trim(line);
+        if (s.empty() || s.front() == '#') continue;
+        hex.append(s);
+        hex.push_back(' ');
+    }
+    return from_hex(hex);
+}
+
+}  // namespace tether::session::test

@@ -1,0 +1,41 @@
+// Loads the traffic captures (tests/captures/*.hex) and the shared fixtures for the session tests.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tether::session::test {
+
+enum class Direction { client, server };  // client -> server ('C'), server -> client ('S')
+
+struct Chunk {
+    Direction direction = Direction::client;
+    std::vector<std::byte> bytes;
+};
+
+// One capture file: '#' comment lines ("key: value" ones kept), then one chunk a line.
+struct Capture {
+    std::string name;
+    std::map<std::string, std::string> keys;  // e.g. "closed-first" -> "client"
+    std::vector<Chunk> chunks;
+
+    // The concatenation of every chunk in one direction.
+    [[nodiscard]] std::vector<std::byte> stream(Direction d) const;
+};
+
+// TETHER_CAPTURES (meson sets it), else the directory meson configured.
+std::string captures_dir();
+std::vector<std::string> capture_names();
+Capture load_capture(const std::string& name);
+
+// TETHER_FIXTURES: ../shared/fixtures/mysql. A fixture's bytes, comments skipped.
+std::string fixtures_dir();
+std::vector<std::byte> load_fixture_bytes(const std::string& name);
+
+std::vector<std::byte> from_hex(std::string_view hex);
+std::string to_hex(const std::vector<std::byte>& bytes);
+
+}  // namespace tether::session::test

@@ -1,0 +1,316 @@
+// Session in the command phase: forwarding, idle/transaction state, desync, COM_CHANGE_USER,
+// COM_RESET_CONNECTION, and how each kind of close ends the session.
+#include <doctest/doctest.h>
+
+#include "session_test_support.hpp"
+#include "tether/codec/command.hpp"
+
+namespace tether::session::test {
+
+namespace {
+
+namespace cap = codec::cap;
+namespace status = codec::status;
+
+ByteVec com_quit() {
+    ByteVec q;
+    codec::append_com_quit(q);
+    return q;
+}
+
+}  // namespace
+
+TEST_CASE("session: the command phase forwards chunks in place and writes nothing itself") {
+    Driver d;
+    log_in(d);
+    const ByteVec query = com_query("SELECT 1");
+    d.client(query);
+    CHECK(d.last.forward);
+    CHECK(d.last.to_client.empty());
+    CHECK(d.last.to_upstream.empty());
+    CHECK(d.last.events == SessionEvent::none);
+    CHECK(d.to_upstream == query);
+    CHECK(d.session().command_in_flight());
+    const ByteVec response = Stream(1).text_result({"1"}, {{"1"}}, false, status::autocommit).bytes();
+    d.upstream(response);
+    CHECK(d.last.forward);
+    CHECK(d.last.to_client.empty());
+    CHECK(d.to_client == response);
+    CHECK_FALSE(d.session().command_in_flight());
+    CHECK(d.session().tracking());
+}
+
+TEST_CASE("session: last_activity follows the client's commands") {
+    Driver d;
+    log_in(d);
+    d.advance(std::chrono::seconds(30));
+    d.client(com_simple(0x0E));
+    const auto sent_at = d.now();
+    CHECK(d.session().last_activity() == sent_at);
+    d.advance(std::chrono::seconds(5));
+    d.upstream(Stream(1).ok(status::autocommit).bytes());
+    CHECK(d.session().last_activity() == sent_at);  // responses are not client activity
+}
+
+TEST_CASE("session: in_transaction inside BEGIN..COMMIT") {
+    Driver d;
+    log_in(d);
+    CHECK_FALSE(d.session().in_transaction());
+    d.client(com_query("BEGIN"));
+    d.upstream(Stream(1).ok(status::in_trans | status::autocommit).bytes());
+    CHECK(d.session().in_transaction());
+    d.client(com_query("INSERT INTO items (name) VALUES ('x')"));
+    d.upstream(Stream(1).ok(status::in_trans | status::autocommit, 0x00, 1).bytes());
+    CHECK(d.session().in_transaction());
+    d.client(com_query("COMMIT"));
+    CHECK(d.session().in_transaction());
+    d.upstream(Stream(1).ok(status::autocommit).bytes());
+    CHECK_FALSE(d.session().in_transaction());
+    CHECK_FALSE(d.session().command_in_flight());
+}
+
+TEST_CASE("session: an unknown command: desynced, plain relay, no idle decisions") {
+    Driver d;
+    log_in(d);
+    const ByteVec unknown = com_simple(0x40);
+    d.client(unknown);
+    CHECK(d.saw(SessionEvent::desynced));
+    CHECK(d.last.forward);  // the chunk still goes through
+    CHECK(d.to_upstream == unknown);
+    CHECK(d.session().phase() == Phase::relaying);
+    CHECK_FALSE(d.session().tracking());
+    CHECK_FALSE(d.session().command_in_flight());
+    CHECK(d.session().desync_reason() != nullptr);
+    REQUIRE_FALSE(d.notes.empty());
+    CHECK(d.notes.back().find("lost protocol sync") != std::string::npos);
+    d.clear_output();
+    // Whatever comes next passes unchanged, with no second event.
+    const ByteVec reply = Stream(1).err(1047, "08S01", "Unknown command").bytes();
+    d.upstream(reply);
+    CHECK(d.to_client == reply);
+    d.client(com_query("SELECT 1"));
+    CHECK(d.last.forward);
+    CHECK_FALSE(d.saw(SessionEvent::desynced));
+    CHECK(d.session().phase() == Phase::relaying);
+    SUBCASE("tether's close sends no COM_QUIT: it cannot know the connection is idle") {
+        d.clear_output();
+        d.close(CloseReason::idle_timeout);
+        CHECK(d.to_upstream.empty());
+        CHECK(d.client_close_requested);
+        CHECK(d.upstream_close_requested);
+        CHECK(d.session().close_reason() == CloseReason::idle_timeout);
+    }
+    SUBCASE("the client's close sends no COM_QUIT either") {
+        d.clear_output();
+        d.client_closed();
+        CHECK(d.to_upstream.empty());
+        CHECK(d.session().close_reason() == CloseReason::client_closed);
+        CHECK(d.upstream_close_requested);
+    }
+}
+
+TEST_CASE("session: COM_CHANGE_USER re-attributes the session") {
+    for (bool bytewise : {false, true}) {
+        CAPTURE(bytewise);
+        Driver d;
+        log_in(d);
+        REQUIRE(d.session().login()->user == "app");
+        const ByteVec change = com_change_user("other", "reports_db", "mysql_native_password",
+                                               {{"_client_name", "libtest"}, {"program_name", "nightly-report"}});
+        if (bytewise) {
+            for (std::size_t i = 0; i < change.size(); ++i) d.client(codec::Bytes(change).subspan(i, 1));
+        } else {
+            d.client(change);
+        }
+        CHECK(d.session().command_in_flight());
+        CHECK(d.session().login()->user == "app");  // not before the server accepts it
+        // AuthSwitchRequest, the client's scramble, OK.
+        ByteVec sw{std::byte{0xFE}};
+        for (char ch : std::string_view("mysql_native_password")) sw.push_back(static_cast<std::byte>(ch));
+        sw.push_back(std::byte{0});
+        sw.resize(sw.size() + 20, std::byte{0x2A});
+        sw.push_back(std::byte{0});
+        d.upstream(frame(1, sw));
+        CHECK_FALSE(d.saw(SessionEvent::reattributed));
+        d.client(frame(2, ByteVec(20, std::byte{0x44})));
+        d.upstream(Stream(3).ok(status::autocommit).bytes());
+        CHECK(d.saw(SessionEvent::reattributed));
+        CHECK_FALSE(d.session().command_in_flight());
+        CHECK(d.session().phase() == Phase::command);
+        REQUIRE(d.session().login() != nullptr);
+        CHECK(d.session().login()->user == "other");
+        CHECK(d.session().login()->database == std::optional<std::string>("reports_db"));
+        REQUIRE(d.session().login()->attribute("program_name") != nullptr);
+        CHECK(*d.session().login()->attribute("program_name") == "nightly-report");
+        // The event is raised once.
+        d.clear_output();
+        d.client(com_simple(0x0E));
+        d.upstream(Stream(1).ok(status::autocommit).bytes());
+        CHECK_FALSE(d.saw(SessionEvent::reattributed));
+    }
+}
+
+TEST_CASE("session: a refused COM_CHANGE_USER keeps the login") {
+    Driver d;
+    log_in(d);
+    d.client(com_change_user("intruder", "", "mysql_native_password", {}));
+    d.upstream(Stream(1).err(1045, "28000", "Access denied for user 'intruder'").bytes());
+    CHECK_FALSE(d.saw(SessionEvent::reattributed));
+    CHECK(d.session().login()->user == "app");
+    CHECK(d.session().phase() == Phase::command);
+    CHECK_FALSE(d.session().command_in_flight());
+}
+
+TEST_CASE("session: COM_RESET_CONNECTION") {
+    Driver d;
+    log_in(d);
+    d.client(com_query("BEGIN"));
+    d.upstream(Stream(1).ok(status::in_trans | status::autocommit).bytes());
+    REQUIRE(d.session().in_transaction());
+    d.client(com_simple(0x1F));
+    CHECK(d.session().command_in_flight());
+    d.upstream(Stream(1).ok(status::autocommit).bytes());
+    CHECK_FALSE(d.session().command_in_flight());
+    CHECK_FALSE(d.session().in_transaction());
+    CHECK(d.session().phase() == Phase::command);
+    CHECK(d.session().login()->user == "app");  // a reset keeps the login (and its attributes)
+    CHECK(*d.session().login()->attribute("program_name") == "billing");
+}
+
+TEST_CASE("session: a >16 MiB row through the session (synthetic)") {
+    Driver d;
+    log_in(d, modern_caps | cap::deprecate_eof);
+    d.client(com_query("SELECT REPEAT('x', 17*1024*1024)"));
+    Stream s(1);
+    s.column_count(1).column_definition("big");
+    ByteVec row{std::byte{0xFE}};
+    const std::size_t n = 17 * 1024 * 1024;
+    for (int i = 0; i < 8; ++i) row.push_back(static_cast<std::byte>((n >> (8 * i)) & 0xFF));
+    row.resize(row.size() + n, std::byte{'x'});
+    s.packet(row).ok(status::autocommit, 0xFE);
+    const ByteVec& bytes = s.bytes();
+    // Read in socket-sized pieces.
+    for (std::size_t pos = 0; pos < bytes.size(); pos += 65536) {
+        const auto piece = codec::Bytes(bytes).subspan(pos, std::min<std::size_t>(65536, bytes.size() - pos));
+        d.upstream(piece);
+        CHECK(d.last.forward);
+        if (pos + 65536 < bytes.size()) REQUIRE(d.session().command_in_flight());
+    }
+    CHECK(d.to_client == bytes);
+    CHECK_FALSE(d.session().command_in_flight());
+    CHECK(d.session().phase() == Phase::command);
+}
+
+TEST_CASE("session: closes in the command phase") {
+    SUBCASE("client sends COM_QUIT, then the server closes: client_quit, no second COM_QUIT") {
+        Driver d;
+        log_in(d);
+        d.client(com_quit());
+        CHECK_FALSE(d.session().command_in_flight());
+        d.upstream_closed();
+        CHECK(d.session().close_reason() == CloseReason::client_quit);
+        CHECK(d.client_close_requested);
+        d.client_closed();
+        CHECK(d.to_upstream == com_quit());
+        CHECK(d.session().phase() == Phase::closed);
+    }
+    SUBCASE("client sends COM_QUIT and closes first: client_quit") {
+        Driver d;
+        log_in(d);
+        d.client(com_quit());
+        d.client_closed();
+        CHECK(d.session().close_reason() == CloseReason::client_quit);
+        CHECK(d.to_upstream == com_quit());
+        CHECK(d.upstream_close_requested);
+    }
+    SUBCASE("client vanishes while idle: tether sends COM_QUIT for it") {
+        Driver d;
+        log_in(d);
+        d.client_closed();
+        CHECK(d.session().close_reason() == CloseReason::client_closed);
+        CHECK(d.to_upstream == com_quit());
+        CHECK(d.upstream_close_requested);
+    }
+    SUBCASE("client vanishes mid-command: no COM_QUIT (it would be read as part of the command)") {
+        Driver d;
+        log_in(d);
+        d.client(com_query("SELECT SLEEP(10)"));
+        d.clear_output();
+        d.client_closed();
+        CHECK(d.session().close_reason() == CloseReason::client_closed);
+        CHECK(d.to_upstream.empty());
+        CHECK(d.upstream_close_requested);
+    }
+    SUBCASE("server goes away: upstream_closed") {
+        Driver d;
+        log_in(d);
+        d.upstream_closed();
+        CHECK(d.session().close_reason() == CloseReason::upstream_closed);
+        CHECK(d.client_close_requested);
+        CHECK(d.session().phase() == Phase::closed);
+    }
+    SUBCASE("tether closes an idle session: COM_QUIT first") {
+        Driver d;
+        log_in(d);
+        d.close(CloseReason::admin);
+        CHECK(d.to_upstream == com_quit());
+        CHECK(d.client_close_requested);
+        CHECK(d.upstream_close_requested);
+        CHECK(d.session().close_reason() == CloseReason::admin);
+        // One reason, counted once: later events do not change it.
+        d.client_closed();
+        d.upstream_closed();
+        CHECK(d.session().close_reason() == CloseReason::admin);
+    }
+    SUBCASE("tether closes a busy session: no COM_QUIT") {
+        Driver d;
+        log_in(d);
+        d.client(com_query("SELECT SLEEP(10)"));
+        d.clear_output();
+        d.close(CloseReason::shutdown);
+        CHECK(d.to_upstream.empty());
+        CHECK(d.session().close_reason() == CloseReason::shutdown);
+    }
+}
+
+TEST_CASE("session: a command pipelined behind the login is followed") {
+    // A client may send its first command right behind its login, before the
+    // server's OK (the server reads it once authentication is done). The
+    // tracker must see that command, or the command's response arrives with
+    // nothing in flight.
+    Driver d;
+    d.connect();
+    d.upstream(greeting_bytes());
+    ByteVec login_and_ping = login_bytes();
+    const ByteVec ping = com_simple(0x0E);
+    login_and_ping.insert(login_and_ping.end(), ping.begin(), ping.end());
+    d.client(login_and_ping);
+    CHECK(d.to_upstream == login_and_ping);
+    ByteVec answers = Stream(2).ok(status::autocommit).bytes();
+    const ByteVec pong = Stream(1).ok(status::autocommit).bytes();
+    answers.insert(answers.end(), pong.begin(), pong.end());
+    d.upstream(answers);
+    CHECK(d.saw(SessionEvent::authenticated));
+    CHECK(d.to_client.size() >= answers.size());
+    CHECK_FALSE(d.saw(SessionEvent::desynced));
+    CHECK(d.session().phase() == Phase::command);
+    CHECK_FALSE(d.session().command_in_flight());
+}
+
+TEST_CASE("session: a command sent during the auth exchange is followed") {
+    Driver d;
+    d.connect();
+    d.upstream(greeting_bytes());
+    d.client(login_bytes());
+    REQUIRE(d.session().phase() == Phase::authenticating);
+    d.client(com_query("SELECT 1"));  // pipelined before the server's OK
+    d.upstream(Stream(2).ok(status::autocommit).bytes());
+    REQUIRE(d.session().phase() == Phase::command);
+    CHECK(d.session().command_in_flight());
+    d.upstream(Stream(1).text_result({"1"}, {{"1"}}, false, status::autocommit).bytes());  // modern_caps has no DEPRECATE_EOF
+    CHECK_FALSE(d.saw(SessionEvent::desynced));
+    CHECK(d.session().phase() == Phase::command);
+    CHECK_FALSE(d.session().command_in_flight());
+}
+
+}  // namespace tether::session::test
