@@ -95,6 +95,7 @@ bool Proxy::start() {
         return false;
     }
     uv_timer_init(loop_, &ticker_);
+    ticker_started_ = true;
     ticker_.data = this;
     uv_timer_start(&ticker_, &Proxy::tick_cb, tick_interval.count(), tick_interval.count());
     log::info("listening", {{"listen", listen.text}, {"upstream", config_.upstream.text}, {"admin", config_.admin.text},
@@ -342,7 +343,9 @@ void Proxy::maybe_stop() {
     // Probes finish on their own within the handshake timeout; the ticker
     // keeps enforcing it until everything is gone.
     if (!shutting_down_ || !connections_.empty() || probe_ != nullptr) return;
-    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&ticker_))) uv_close(reinterpret_cast<uv_handle_t*>(&ticker_), nullptr);
+    if (ticker_started_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&ticker_))) {
+        uv_close(reinterpret_cast<uv_handle_t*>(&ticker_), nullptr);
+    }
 }
 
 }  // namespace tether::io

@@ -71,6 +71,7 @@ private:
     } listener_{};
     bool listening_ = false;
     uv_timer_t ticker_{};
+    bool ticker_started_ = false;
     AdminServer admin_;
 
     std::unordered_map<std::uint64_t, Connection*> connections_;
