@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 #include <cassert>
 
 #include "tether/util/log.hpp"
@@ -27,17 +28,23 @@ std::string fmt_seconds(double s) {
     return buf;
 }
 
-std::string peer_address(uv_tcp_t* tcp) {
+// The client's IP (the `addr` label) and its port (to tell sessions apart in /connections).
+std::pair<std::string, std::uint16_t> peer_address(uv_tcp_t* tcp) {
     sockaddr_storage storage{};
     int length = sizeof storage;
-    if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return "unknown";
+    if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return {"unknown", 0};
     char text[INET6_ADDRSTRLEN] = {};
+    std::uint16_t port = 0;
     if (storage.ss_family == AF_INET) {
-        uv_ip4_name(reinterpret_cast<sockaddr_in*>(&storage), text, sizeof text);
+        auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+        uv_ip4_name(in, text, sizeof text);
+        port = ntohs(in->sin_port);
     } else {
-        uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&storage), text, sizeof text);
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+        uv_ip6_name(in6, text, sizeof text);
+        port = ntohs(in6->sin6_port);
     }
-    return text;
+    return {text, port};
 }
 
 std::string login_database(const session::Session& s) {
@@ -125,10 +132,12 @@ void Proxy::on_accept(int status) {
         uv_close(&client.uv.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
         return;
     }
+    std::uint16_t port = 0;
     if (config_.listen.kind == config::Address::Kind::tcp) {
         uv_tcp_nodelay(&client.uv.tcp, 1);
-        peer = peer_address(&client.uv.tcp);
+        std::tie(peer, port) = peer_address(&client.uv.tcp);
     }
+    connection->set_peer_port(port);
     connections_.emplace(connection->id(), connection);
     log::debug("accepted", {{"id", std::to_string(connection->id())}, {"peer", peer}});
     connection->start_with_client(std::move(peer));
@@ -303,7 +312,9 @@ std::vector<admin::ConnectionInfo> Proxy::connections() {
             row.database = login->database.value_or("");
             row.attrs = login->attributes;
         }
-        row.peer = c->peer();
+        row.peer = c->peer_port() != 0 ? (c->peer().find(':') != std::string::npos ? "[" + c->peer() + "]" : c->peer()) +
+                                              ":" + std::to_string(c->peer_port())
+                                        : c->peer();
         row.upstream_thread_id = s.upstream_thread_id();
         if (s.phase() == session::Phase::command) {
             row.state = s.command_in_flight() ? "query" : "idle";

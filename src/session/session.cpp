@@ -20,9 +20,12 @@ constexpr std::size_t max_greeting = 64 * 1024;
 constexpr std::size_t max_login = 256 * 1024;
 constexpr std::size_t max_auth_packet = 1024 * 1024;
 
-// Client-side error codes are what drivers show for "could not reach the server".
-constexpr std::uint16_t cr_conn_host_error = 2003;
-constexpr std::uint16_t cr_server_lost = 2013;
+// tether's own error for "no usable server connection", sent instead of a
+// greeting. Not a 2xxx code: those are client-library codes, and libmariadb
+// reports a server packet carrying one as "malformed packet" and drops the
+// message. SQLSTATE 08S01 makes JDBC drivers treat it as a connection failure.
+constexpr std::uint16_t er_tether_upstream = 9001;
+constexpr std::string_view upstream_sql_state = "08S01";
 constexpr std::uint16_t er_handshake_error = 1043;
 
 void erase_front(std::vector<std::byte>& buffer, std::size_t n) {
@@ -99,7 +102,7 @@ void Session::on_upstream_connect_failed(std::string_view why, Actions& out) {
     std::string message = "cannot connect to upstream " + config_.upstream_name + ": " + std::string(why);
     if (client_open_) {
         // Sent instead of a greeting: sequence id 0.
-        codec::append_err(out.to_client, 0, cr_conn_host_error, "HY000", "tether: " + message);
+        codec::append_err(out.to_client, 0, er_tether_upstream, upstream_sql_state, "tether: " + message);
         close_client_side(out);
     }
     out.note = std::move(message);
@@ -190,7 +193,7 @@ void Session::relay_greeting(Actions& out) {
     if (packet.need_more()) return;
     auto fail = [&](std::string note) {
         set_reason(CloseReason::upstream_closed);
-        if (client_open_) codec::append_err(out.to_client, 0, cr_server_lost, "HY000", "tether: " + note);
+        if (client_open_) codec::append_err(out.to_client, 0, er_tether_upstream, upstream_sql_state, "tether: " + note);
         out.note = std::move(note);
         close_client_side(out);
         close_upstream_side(out);
@@ -489,7 +492,7 @@ void Session::on_upstream_closed(Actions& out) {
         case Phase::awaiting_greeting:
             set_reason(CloseReason::upstream_closed);
             if (client_open_) {
-                codec::append_err(out.to_client, 0, cr_server_lost, "HY000",
+                codec::append_err(out.to_client, 0, er_tether_upstream, upstream_sql_state,
                                   "tether: upstream " + config_.upstream_name + " closed the connection before its greeting");
             }
             break;
@@ -546,7 +549,7 @@ void Session::on_tick(Clock::time_point now, Actions& out) {
                 set_reason(CloseReason::upstream_unreachable);
                 std::string note = "upstream " + config_.upstream_name + " sent no greeting within " +
                                    seconds_text(config_.handshake_timeout);
-                if (client_open_) codec::append_err(out.to_client, 0, cr_server_lost, "HY000", "tether: " + note);
+                if (client_open_) codec::append_err(out.to_client, 0, er_tether_upstream, upstream_sql_state, "tether: " + note);
                 out.note = std::move(note);
                 close_client_side(out);
                 close_upstream_side(out);

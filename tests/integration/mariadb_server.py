@@ -69,6 +69,14 @@ class MariaDB:
         if r.returncode != 0:
             raise RuntimeError("mariadb-install-db failed:\n" + r.stdout.decode(errors="replace"))
 
+        # TLS on the server, as in production, so that tether's clearing of CLIENT_SSL matters
+        self.tls = False
+        if shutil.which("openssl"):
+            key, cert = os.path.join(self.basedir, "key.pem"), os.path.join(self.basedir, "cert.pem")
+            r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3",
+                                "-subj", "/CN=tether-it", "-keyout", key, "-out", cert],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            self.tls = r.returncode == 0
         cmd = [
             _which("mariadbd", "mysqld"),
             "--no-defaults",
@@ -92,7 +100,15 @@ class MariaDB:
             "--skip-log-bin",
             "--performance-schema=OFF",
         ]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        if self.tls:
+            cmd += [f"--ssl-key={key}", f"--ssl-cert={cert}"]
+        self._cmd = cmd
+        self._launch(timeout)
+        self._provision()
+        return self
+
+    def _launch(self, timeout=60):
+        self.proc = subprocess.Popen(self._cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         last = None
@@ -108,8 +124,6 @@ class MariaDB:
         else:
             self.stop()
             raise RuntimeError(f"mariadbd not ready after {timeout}s ({last}):\n{self.log_tail()}")
-        self._provision()
-        return self
 
     def _provision(self):
         self.sql(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
@@ -124,6 +138,18 @@ class MariaDB:
         self.sql(f"CREATE TABLE {DATABASE}.blobs (id INT PRIMARY KEY AUTO_INCREMENT, "
                  "b LONGBLOB) ENGINE=InnoDB")
         self.sql("FLUSH PRIVILEGES")
+
+    def shutdown(self, timeout=30):
+        """Stop the server but keep its datadir (see restart)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout)
+        self.proc = None
+
+    def restart(self, timeout=60):
+        """Start the server again on the same port and datadir after shutdown()."""
+        self._launch(timeout)
+        return self
 
     def stop(self, timeout=30):
         if self.proc is not None and self.proc.poll() is None:

@@ -253,3 +253,77 @@ def read_until_closed(s, timeout):
             return got, True
         got += b
     return got, False
+
+
+COM_STMT_FETCH = 0x1C
+CURSOR_TYPE_READ_ONLY = 0x01
+SERVER_STATUS_CURSOR_EXISTS = 0x0040
+SERVER_STATUS_LAST_ROW_SENT = 0x0080
+
+
+def _eof_status(pkt):
+    d = pkt.get_all_data()
+    return struct.unpack_from("<H", d, 3)[0]
+
+
+def stmt_execute_cursor(conn, stmt, params_longlong):
+    """COM_STMT_EXECUTE with CURSOR_TYPE_READ_ONLY and LONGLONG params: the server answers with
+    the column definitions only (EOF carries SERVER_STATUS_CURSOR_EXISTS). Returns the column count."""
+    payload = bytes([COM_STMT_EXECUTE]) + struct.pack("<IBI", stmt.id, CURSOR_TYPE_READ_ONLY, 1)
+    n = len(params_longlong)
+    if n:
+        payload += bytes((n + 7) // 8) + b"\x01"
+        payload += struct.pack("<BB", MYSQL_TYPE_LONGLONG, 0) * n
+        payload += b"".join(struct.pack("<q", p) for p in params_longlong)
+    _send(conn, payload)
+    data = conn._read_packet().get_all_data()
+    ncols, _ = read_lenenc_int(data, 0)
+    for _ in range(ncols):
+        conn._read_packet()
+    eof = conn._read_packet()
+    assert _is_eof(eof), "expected EOF after column definitions"
+    assert _eof_status(eof) & SERVER_STATUS_CURSOR_EXISTS, "server opened no cursor"
+    return ncols
+
+
+def stmt_fetch(conn, stmt, num_rows):
+    """COM_STMT_FETCH: up to num_rows binary rows then EOF. Returns (raw rows, last_row_sent)."""
+    _send(conn, bytes([COM_STMT_FETCH]) + struct.pack("<II", stmt.id, num_rows))
+    rows = []
+    while True:
+        pkt = conn._read_packet()
+        if _is_eof(pkt):
+            return rows, bool(_eof_status(pkt) & SERVER_STATUS_LAST_ROW_SENT)
+        rows.append(pkt.get_all_data())
+
+
+def pipelined_queries(conn, *sqls):
+    """Write several COM_QUERY packets in one send before reading any reply (MariaDB allows
+    pipelining); returns the first column of the first row of each result."""
+    data = b""
+    for sql in sqls:
+        payload = bytes([0x03]) + sql.encode()
+        data += len(payload).to_bytes(3, "little") + b"\x00" + payload
+    conn._sock.sendall(data)
+    out = []
+    for _ in sqls:
+        conn._next_seq_id = 1
+        pkt = conn._read_packet()
+        d = pkt.get_all_data()
+        if d[0] == 0:  # OK
+            out.append(None)
+            continue
+        ncols, _ = read_lenenc_int(d, 0)
+        for _ in range(ncols):
+            conn._read_packet()
+        conn._read_packet()  # EOF
+        first = None
+        while True:
+            r = conn._read_packet().get_all_data()
+            if r[0] == 0xFE and len(r) < 9:
+                break
+            if first is None:
+                ln, pos = read_lenenc_int(r, 0)
+                first = bytes(r[pos:pos + ln]).decode()
+        out.append(first)
+    return out

@@ -22,6 +22,14 @@ HOLDER = textwrap.dedent("""
 """)
 
 
+def readline(f, timeout):
+    """One line from a subprocess pipe, failing (not hanging) after `timeout` seconds."""
+    import select
+    ready, _, _ = select.select([f], [], [], timeout)
+    assert ready, f"no output from the subprocess within {timeout}s"
+    return f.readline()
+
+
 def thread_id(conn):
     with conn.cursor() as cur:
         cur.execute("SELECT CONNECTION_ID()")
@@ -67,7 +75,7 @@ def test_sigkilled_python_client(tether, mariadb):
     p = subprocess.Popen(["/usr/bin/python3", "-c", HOLDER, str(t.port)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
-        line = p.stdout.readline()
+        line = readline(p.stdout, 15)
         assert line.strip().isdigit(), f"holder failed: {line!r} {p.stderr.read() if p.poll() is not None else ''}"
         tid = int(line)
         assert tid in mariadb.thread_ids("app")
@@ -116,12 +124,12 @@ def test_idle_mariadb_cli_killed(tether, mariadb):
     t = tether()
     # an interactive CLI session kept open on a pipe, idle between commands
     p = subprocess.Popen(["mariadb", "--no-defaults", "--protocol=TCP", "-h127.0.0.1", f"-P{t.port}",
-                          "-uapp", "-papppw", "-N", "tether_test"], stdin=subprocess.PIPE,
+                          "-uapp", "-papppw", "-N", "--unbuffered", "tether_test"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         p.stdin.write("SELECT CONNECTION_ID();\n")
         p.stdin.flush()
-        tid = int(p.stdout.readline())
+        tid = int(readline(p.stdout, 10))
         aborted = mariadb.status("Aborted_clients")
         p.send_signal(signal.SIGKILL)
         p.wait(10)

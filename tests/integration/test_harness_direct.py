@@ -96,3 +96,36 @@ def test_rawproto_helpers_work_directly(mariadb):
         assert e.value.args[0] == 1045
     finally:
         conn.close()
+
+
+def test_server_counts_an_aborted_client_for_a_drop_without_quit(mariadb):
+    """Proves the Aborted_clients checks in test_client_close.py / test_shutdown.py can fail."""
+    from helpers import drop_connection
+    conn = _direct(mariadb)
+    tid = conn.thread_id()
+    before = mariadb.status("Aborted_clients")
+    drop_connection(conn)
+    wait_until(lambda: tid not in mariadb.thread_ids(), 5, "thread gone")
+    wait_until(lambda: mariadb.status("Aborted_clients") == before + 1, 5, "Aborted_clients + 1")
+
+
+def test_server_counts_preauth_aborts(mariadb):
+    """Proves the Aborted_connects_preauth check in test_reserved_user.py can fail."""
+    import socket
+    before = mariadb.status("Aborted_connects_preauth")
+    with socket.create_connection(("127.0.0.1", mariadb.port)) as s:
+        s.recv(1024)  # greeting, then hang up without a login
+    wait_until(lambda: mariadb.status("Aborted_connects_preauth") == before + 1, 5,
+               "Aborted_connects_preauth + 1")
+
+
+def test_server_offers_tls_directly(mariadb):
+    if not mariadb.tls:
+        pytest.skip("no openssl: server runs without TLS")
+    from pymysql.constants import CLIENT
+    conn = _direct(mariadb)
+    try:
+        assert conn.server_capabilities & CLIENT.SSL
+        assert conn.server_capabilities & CLIENT.COMPRESS
+    finally:
+        conn.close()

@@ -108,3 +108,33 @@ def test_max_client_labels_overflow_goes_to_other(tether):
     finally:
         for c in conns:
             c.close()
+
+
+@pytest.mark.parametrize("name", [
+    'we"ird',
+    "back\\slash",
+    "new\nline",
+    "ünïcödé-svc",
+    "x" * 150,  # PyMySQL 1.0.2 packs the whole attribute block length in one byte
+], ids=["quote", "backslash", "newline", "unicode", "long"])
+def test_odd_program_names_keep_metrics_valid(tether, name):
+    """Attribute values are untrusted: /metrics must stay valid Prometheus text (parse_metrics
+    is strict) and the label must round-trip or be sanitised consistently."""
+    t = tether()
+    conn = t.connect(program_name=name)
+    try:
+        m = wait_until(lambda: (lambda m: m if m.sum("tether_client_connections") == 1 else None)(
+            t.metrics()), 5, "one client connection counted")
+        (key,) = m.series("tether_client_connections")
+        label = dict(key[1])["client"]
+        assert label, "empty client label"
+        if name == label:
+            pass  # round-tripped exactly (escaping right)
+        else:
+            # sanitised or truncated: must still be a stable, printable value
+            assert "\n" not in label
+        (c,) = t.connections()
+        assert c["attrs"]["program_name"] == name, "attrs in /connections must be exact (JSON-escaped)"
+        assert c["client"] == label, "/connections and /metrics disagree about the label"
+    finally:
+        conn.close()

@@ -58,10 +58,12 @@ def test_no_fd_leak(tether):
     for _ in range(3):
         t.connect().close()
     wait_until(lambda: t.metrics().value("tether_upstream_connections") == 0, 5, "warm-up closed")
+    # process_* may be sampled by a periodic tick rather than at scrape time: wait for fresh values
+    wait_until(lambda: t.metrics().has("process_open_fds"), 5, "a process_open_fds sample")
     base = t.metrics().value("process_open_fds")
     conns = [t.connect() for _ in range(25)]
-    during = t.metrics().value("process_open_fds")
-    assert during >= base + 50, f"25 sessions should hold 50 sockets: base {base}, during {during}"
+    wait_until(lambda: t.metrics().value("process_open_fds") >= base + 50, 5,
+               f"process_open_fds to reach base {base} + 50 with 25 sessions open (2 sockets each)")
     for i, c in enumerate(conns):
         if i % 2:
             c.close()

@@ -137,16 +137,16 @@ def test_load_data_local_infile(tether, tmp_path, server_sql):
     conn = t.connect(local_infile=True)
     try:
         with conn.cursor() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS infile (id INT PRIMARY KEY, name VARCHAR(50))")
-            cur.execute("DELETE FROM infile")
-            n = cur.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE infile "
+            cur.execute("CREATE TABLE IF NOT EXISTS infile_rows (id INT PRIMARY KEY, name VARCHAR(50))")
+            cur.execute("DELETE FROM infile_rows")
+            n = cur.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE infile_rows "
                             "FIELDS TERMINATED BY ','")
             assert n == 1000
-            cur.execute("SELECT COUNT(*), MAX(id) FROM infile")
+            cur.execute("SELECT COUNT(*), MAX(id) FROM infile_rows")
             assert cur.fetchone() == (1000, 1000)
     finally:
         conn.close()
-    assert server_sql("SELECT COUNT(*) FROM tether_test.infile") == ((1000,),)
+    assert server_sql("SELECT COUNT(*) FROM tether_test.infile_rows") == ((1000,),)
 
 
 def test_mariadb_cli_query_and_sql_prepared_statements(tether):

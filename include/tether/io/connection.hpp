@@ -51,7 +51,10 @@ public:
 
     [[nodiscard]] std::uint64_t id() const { return id_; }
     [[nodiscard]] const session::Session& session() const { return session_; }
+    // The client's address without the port: what the `addr` label uses.
     [[nodiscard]] const std::string& peer() const { return peer_; }
+    [[nodiscard]] std::uint16_t peer_port() const { return peer_port_; }
+    void set_peer_port(std::uint16_t port) { peer_port_ = port; }
     [[nodiscard]] bool is_probe() const { return probe_; }
     [[nodiscard]] std::uint64_t bytes_from_client() const { return client_.bytes_in; }
     [[nodiscard]] std::uint64_t bytes_from_upstream() const { return upstream_.bytes_in; }
@@ -113,6 +116,7 @@ private:
     bool counted_open_ = false;
     bool has_labels_ = false;
     std::string peer_;
+    std::uint16_t peer_port_ = 0;
     metrics::SessionLabels labels_;
 };
 

@@ -294,7 +294,7 @@ TEST_CASE("session: upstream sends no greeting in time") {
     CHECK(d.session().close_reason() == CloseReason::upstream_unreachable);
     const auto err = single_err(d.to_client);
     CHECK(err.sequence_id == 0);
-    CHECK(err.code == 2013);
+    CHECK(err.code == 9001);
     CHECK(err.message.find("db.test:3306") != std::string::npos);
     CHECK(d.client_close_requested);
     CHECK(d.upstream_close_requested);
@@ -308,8 +308,8 @@ TEST_CASE("session: upstream connect failure: ERR seq 0 naming the upstream") {
     d.connect_failed("connection refused");
     const auto err = single_err(d.to_client);
     CHECK(err.sequence_id == 0);
-    CHECK(err.code == 2003);
-    CHECK(err.sql_state == "HY000");
+    CHECK(err.code == 9001);
+    CHECK(err.sql_state == "08S01");
     CHECK(err.message.find("db.test:3306") != std::string::npos);
     CHECK(err.message.find("connection refused") != std::string::npos);
     CHECK(d.session().close_reason() == CloseReason::upstream_unreachable);
@@ -479,7 +479,7 @@ TEST_CASE("session: upstream closes before its greeting") {
     CHECK(d.session().close_reason() == CloseReason::upstream_closed);
     const auto err = single_err(d.to_client);
     CHECK(err.sequence_id == 0);
-    CHECK(err.code == 2013);
+    CHECK(err.code == 9001);
     CHECK(d.client_close_requested);
     CHECK(d.session().phase() == Phase::closed);
 }

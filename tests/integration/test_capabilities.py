@@ -1,0 +1,64 @@
+"""What the client sees of the server through tether: the greeting's thread id and version pass
+through; CLIENT_SSL and CLIENT_COMPRESS are cleared (tether neither terminates TLS nor decodes
+compression), so real clients fall back to plain, uncompressed sessions that tether can read."""
+import pytest
+from pymysql.constants import CLIENT
+
+
+def test_greeting_passes_thread_id_and_version(tether, mariadb):
+    t = tether()
+    conn = t.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT CONNECTION_ID(), VERSION()")
+            tid, version = cur.fetchone()
+        assert conn.server_thread_id[0] == tid, "greeting thread id != CONNECTION_ID()"
+        assert version in conn.server_version, (version, conn.server_version)
+        assert "MariaDB" in conn.server_version
+    finally:
+        conn.close()
+
+
+def test_ssl_and_compress_cleared(tether, mariadb):
+    t = tether()
+    conn = t.connect()
+    try:
+        assert not conn.server_capabilities & CLIENT.SSL, "tether must not offer TLS it cannot terminate"
+        assert not conn.server_capabilities & CLIENT.COMPRESS, "tether must not offer compression"
+        assert conn.server_capabilities & CLIENT.PROTOCOL_41
+        assert conn.server_capabilities & CLIENT.PLUGIN_AUTH
+        assert conn.server_capabilities & CLIENT.CONNECT_ATTRS
+    finally:
+        conn.close()
+
+
+def test_cli_wanting_compression_still_works(tether):
+    t = tether()
+    r = t.mysql_cli("SELECT REPEAT('c', 10000) = REPEAT('c', 10000), CURRENT_USER()", args=["--compress"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "app@%"]
+
+
+def test_cli_with_server_tls_goes_plain_through_tether(tether, mariadb):
+    if not mariadb.tls:
+        pytest.skip("no openssl: server runs without TLS")
+    t = tether()
+    r = t.mysql_cli("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    assert r.returncode == 0, r.stderr
+    # through tether the backend session is not encrypted (tether speaks plain TCP to it)
+    assert r.stdout.split("\t")[1].strip() == "", r.stdout
+    # and tether could read the login: the session is attributed to the CLI
+    assert t.metrics().value("tether_connections_opened_total", client="mysql", user="app") == 1
+
+
+def test_cli_demanding_tls_fails_cleanly(tether):
+    """A client that insists on a verified TLS session cannot get one through tether: it must fail
+    with its own error (not hang), and tether keeps serving. (Plain --ssl is only a preference in
+    libmariadb and silently goes plain, see test_cli_with_server_tls_goes_plain_through_tether.)"""
+    t = tether()
+    r = t.mysql_cli("SELECT 1", args=["--ssl-verify-server-cert"], timeout=20)
+    assert r.returncode != 0, "a verified TLS session through tether cannot succeed:\n" + r.stdout
+    assert "ERROR" in r.stderr, r.stderr
+    assert t.alive()
+    conn = t.connect()
+    conn.close()
