@@ -26,48 +26,114 @@ HttpResponse text(int status, std::string body) {
     return r;
 }
 
+enum class Guard { open, action, listing };
+
 struct Route {
-    std::string_view path;
+    std::string_view pattern;  // "{id}" matches one segment of digits
     std::string_view method;
-    HttpResponse (*handle)(const HttpRequest&, ProxyView&);
+    Guard guard;
+    HttpResponse (*handle)(const HttpRequest&, ProxyView&, std::uint64_t id);
 };
 
-HttpResponse get_metrics(const HttpRequest&, ProxyView& proxy) {
+HttpResponse get_metrics(const HttpRequest&, ProxyView& proxy, std::uint64_t) {
     HttpResponse r = text(200, proxy.metrics_text());
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
 }
 
-HttpResponse get_healthz(const HttpRequest&, ProxyView&) { return text(200, "ok\n"); }
+HttpResponse get_healthz(const HttpRequest&, ProxyView&, std::uint64_t) { return text(200, "ok\n"); }
 
-HttpResponse get_readyz(const HttpRequest&, ProxyView& proxy) {
+HttpResponse get_readyz(const HttpRequest&, ProxyView& proxy, std::uint64_t) {
     if (proxy.ready()) return text(200, "ready\n");
     return text(503, "not ready: " + proxy.not_ready_reason() + "\n");
 }
 
-HttpResponse get_connections(const HttpRequest&, ProxyView& proxy) {
+HttpResponse get_connections(const HttpRequest&, ProxyView& proxy, std::uint64_t) {
     HttpResponse r = text(200, connections_json(proxy.connections()));
     r.content_type = "application/json";
     return r;
 }
 
+HttpResponse post_close(const HttpRequest&, ProxyView& proxy, std::uint64_t id) {
+    if (!proxy.close_connection(id)) return text(404, "no session " + std::to_string(id) + "\n");
+    HttpResponse r = text(200, "{\"closed\":" + std::to_string(id) + "}\n");
+    r.content_type = "application/json";
+    return r;
+}
+
+HttpResponse post_quit(const HttpRequest&, ProxyView& proxy, std::uint64_t) {
+    proxy.drain();
+    return text(200, "draining\n");
+}
+
 constexpr Route routes[] = {
-    {"/metrics", "GET", &get_metrics},
-    {"/healthz", "GET", &get_healthz},
-    {"/readyz", "GET", &get_readyz},
-    {"/connections", "GET", &get_connections},
+    {"/metrics", "GET", Guard::open, &get_metrics},
+    {"/healthz", "GET", Guard::open, &get_healthz},
+    {"/readyz", "GET", Guard::open, &get_readyz},
+    {"/connections", "GET", Guard::listing, &get_connections},
+    {"/connections/{id}/close", "POST", Guard::action, &post_close},
+    {"/quitquitquit", "POST", Guard::action, &post_quit},
 };
+
+// Matches `path` against `pattern`; the {id} segment's value goes to `id`.
+bool matches(std::string_view pattern, std::string_view path, std::uint64_t& id) {
+    constexpr std::string_view placeholder = "{id}";
+    const auto at = pattern.find(placeholder);
+    if (at == std::string_view::npos) return pattern == path;
+    const std::string_view prefix = pattern.substr(0, at);
+    const std::string_view suffix = pattern.substr(at + placeholder.size());
+    if (path.size() <= prefix.size() + suffix.size() || !path.starts_with(prefix) || !path.ends_with(suffix)) return false;
+    const std::string_view digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    if (digits.size() > 19) return false;
+    std::uint64_t value = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    id = value;
+    return true;
+}
+
+// Compares in time independent of where the strings differ.
+bool token_matches(std::string_view given, std::string_view expected) {
+    if (given.size() != expected.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+    return diff == 0;
+}
+
+bool has_token(const HttpRequest& request, const AdminAccess& access) {
+    constexpr std::string_view scheme = "Bearer ";
+    const std::string_view auth = request.authorization;
+    return !access.token.empty() && auth.starts_with(scheme) && token_matches(auth.substr(scheme.size()), access.token);
+}
+
+bool permitted(Guard guard, const HttpRequest& request, const AdminAccess& access) {
+    switch (guard) {
+        case Guard::open: return true;
+        case Guard::action: return access.listener_loopback || has_token(request, access);
+        case Guard::listing:
+            return !access.connections_require_token || access.listener_loopback || has_token(request, access);
+    }
+    return false;
+}
 
 }  // namespace
 
-HttpResponse handle_admin_request(const HttpRequest& request, ProxyView& proxy) {
+HttpResponse handle_admin_request(const HttpRequest& request, ProxyView& proxy, const AdminAccess& access) {
     const std::string_view path = request.path();
     std::string allowed;
     for (const auto& route : routes) {
-        if (route.path != path) continue;
-        // HEAD is answered like GET; serialize() leaves the body out.
+        std::uint64_t id = 0;
+        if (!matches(route.pattern, path, id)) continue;
+        // HEAD is answered like GET; the server leaves the body out.
         if (route.method == request.method || (route.method == "GET" && request.method == "HEAD")) {
-            return route.handle(request, proxy);
+            if (!permitted(route.guard, request, access)) {
+                return text(403, access.token.empty() && route.guard == Guard::action
+                                     ? "forbidden: the admin listener is not loopback and no --admin-token is set\n"
+                                     : "forbidden: send Authorization: Bearer <--admin-token>\n");
+            }
+            return route.handle(request, proxy, id);
         }
         if (!allowed.empty()) allowed += ", ";
         allowed += route.method;

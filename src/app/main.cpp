@@ -22,9 +22,12 @@ struct Signals {
     static void on_signal(uv_signal_t* handle, int signum) {
         auto* self = static_cast<Signals*>(handle->data);
         tether::log::info("signal", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
-        uv_close(reinterpret_cast<uv_handle_t*>(&self->interrupt), nullptr);
-        uv_close(reinterpret_cast<uv_handle_t*>(&self->terminate), nullptr);
-        self->proxy->shutdown();
+        self->proxy->on_signal();
+    }
+    void close() {
+        for (uv_signal_t* s : {&interrupt, &terminate}) {
+            if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(s))) uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
+        }
     }
 };
 
@@ -60,11 +63,10 @@ int main(int argc, char** argv) {
         signals.terminate.data = &signals;
         uv_signal_start(&signals.interrupt, &Signals::on_signal, SIGINT);
         uv_signal_start(&signals.terminate, &Signals::on_signal, SIGTERM);
+        proxy.set_on_stopped([&signals] { signals.close(); });
         if (!proxy.start()) {
             exit_code = 1;
-            uv_close(reinterpret_cast<uv_handle_t*>(&signals.interrupt), nullptr);
-            uv_close(reinterpret_cast<uv_handle_t*>(&signals.terminate), nullptr);
-            proxy.shutdown();
+            proxy.shutdown_now();
         }
         uv_run(&loop, UV_RUN_DEFAULT);
         tether::log::info("stopped", {{"exit_code", std::to_string(exit_code)}});

@@ -28,6 +28,20 @@ std::chrono::milliseconds duration_flag(const std::string& flag, const std::stri
     return *d;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        std::string item = text.substr(start, comma - start);
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        if (!item.empty()) items.push_back(std::move(item));
+        start = comma + 1;
+    }
+    return items;
+}
+
 }  // namespace
 
 std::variant<Config, int> parse_command_line(int argc, char** argv) {
@@ -39,6 +53,14 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string connect_timeout = "5s";
     std::string readiness_interval = "10s";
     std::string series_linger = "15m";
+    std::string leak_idle_threshold = "5m";
+    std::string leak_report_interval = "1m";
+    std::string idle_timeout = "0";
+    std::string idle_in_transaction_timeout = "0";
+    std::string client_keepalive = "30s";
+    std::string upstream_keepalive = "30s";
+    std::string admin_users;
+    std::string shutdown_grace = "30s";
 
     CLI::App app{"tether: a leak-detecting MySQL wire-protocol sidecar proxy.\n"
                  "Every flag can also be set as TETHER_<FLAG> (e.g. TETHER_UPSTREAM=db:3306).",
@@ -69,6 +91,31 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     flag("--series-linger", series_linger, "How long a client's counters stay after its last session ends");
     flag("--reserved-user", config.reserved_user,
          "A user name that must NOT exist on the server: abandoned handshakes are finished with a refused login for it");
+    flag("--leak-idle-threshold", leak_idle_threshold,
+         "A session idle (no command in flight) longer than this is a leak suspect");
+    flag("--leak-report-interval", leak_report_interval, "How often the leak report is logged while anything is suspect");
+    flag("--idle-timeout", idle_timeout, "Close sessions idle longer than this (0: off); never while a command runs");
+    flag("--idle-in-transaction-timeout", idle_in_transaction_timeout,
+         "Close sessions idle inside a transaction longer than this (0: off)");
+    flag("--client-keepalive", client_keepalive,
+         "TCP keepalive and TCP_USER_TIMEOUT on client sockets: a vanished client host is noticed within about twice this (0: off)");
+    flag("--upstream-keepalive", upstream_keepalive, "The same on server sockets (0: off)");
+    auto count = [&](const std::string& name, std::size_t& target, const std::string& help) {
+        std::string env = "TETHER_" + name.substr(2);
+        for (auto& c : env) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        app.add_option(name, target, help)->envname(env)->capture_default_str()->check(CLI::NonNegativeNumber);
+    };
+    count("--max-connections", config.max_connections, "Cap on all sessions, admin users excepted (0: none)");
+    count("--max-connections-per-client", config.max_connections_per_client, "Cap per client label (0: none)");
+    count("--max-connections-per-user", config.max_connections_per_user, "Cap per MySQL user (0: none)");
+    flag("--admin-users", admin_users, "Comma list of MySQL users never refused by the caps nor charged to them (DBAs)");
+    flag("--admin-token", config.admin_token,
+         "Bearer token for admin actions when the admin listener is not loopback");
+    app.add_flag("--connections-require-token", config.connections_require_token,
+                 "GET /connections also needs the token (on a non-loopback admin listener)")
+        ->envname("TETHER_CONNECTIONS_REQUIRE_TOKEN");
+    flag("--shutdown-grace", shutdown_grace,
+         "On SIGTERM, how long open sessions may keep working before they are closed");
     flag("--log-format", config.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
     flag("--log-level", config.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -83,6 +130,22 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
         config.connect_timeout = duration_flag("--connect-timeout", connect_timeout);
         config.readiness_interval = duration_flag("--readiness-interval", readiness_interval);
         config.series_linger = duration_flag("--series-linger", series_linger);
+        config.leak_idle_threshold = duration_flag("--leak-idle-threshold", leak_idle_threshold);
+        config.leak_report_interval = duration_flag("--leak-report-interval", leak_report_interval);
+        config.idle_timeout = duration_flag("--idle-timeout", idle_timeout);
+        config.idle_in_transaction_timeout = duration_flag("--idle-in-transaction-timeout", idle_in_transaction_timeout);
+        config.client_keepalive = duration_flag("--client-keepalive", client_keepalive);
+        config.upstream_keepalive = duration_flag("--upstream-keepalive", upstream_keepalive);
+        config.shutdown_grace = duration_flag("--shutdown-grace", shutdown_grace);
+        if (config.leak_idle_threshold.count() == 0) throw BadFlag{"--leak-idle-threshold: must be more than 0"};
+        if (config.leak_report_interval.count() == 0) throw BadFlag{"--leak-report-interval: must be more than 0"};
+        for (auto [name, value] : {std::pair{"--client-keepalive", config.client_keepalive},
+                                   std::pair{"--upstream-keepalive", config.upstream_keepalive}}) {
+            if (value.count() != 0 && value < std::chrono::seconds(1)) {
+                throw BadFlag{std::string(name) + ": must be 0 (off) or at least 1s (TCP keepalive counts whole seconds)"};
+            }
+        }
+        config.admin_users = split_list(admin_users);
         if (config.handshake_timeout.count() == 0) throw BadFlag{"--handshake-timeout: must be more than 0"};
         if (config.connect_timeout.count() == 0) throw BadFlag{"--connect-timeout: must be more than 0"};
         if (config.readiness_interval.count() == 0) throw BadFlag{"--readiness-interval: must be more than 0"};

@@ -17,6 +17,7 @@ struct AdminServer::Client {
     int pending_writes = 0;
     bool closing = false;
     bool close_after_write = false;
+    bool handling = false;  // inside on_read: a response is about to be queued
     char buffer[4096];
 
     struct Write {
@@ -50,8 +51,9 @@ struct AdminServer::Client {
         if (nread < 0) return close();
         requests.clear();
         const bool ok = parser.feed(std::string_view(buf->base, static_cast<std::size_t>(nread)), requests);
+        handling = true;
         for (const auto& request : requests) {
-            admin::HttpResponse response = admin::handle_admin_request(request, server->proxy_);
+            admin::HttpResponse response = admin::handle_admin_request(request, server->proxy_, server->access_);
             std::string bytes = admin::serialize(response, request.keep_alive);
             if (request.method == "HEAD") bytes.resize(bytes.find("\r\n\r\n") + 4);
             send(std::move(bytes));
@@ -64,6 +66,10 @@ struct AdminServer::Client {
             send(admin::serialize(admin::bad_request(parser.error()), false));
             close_after_write = true;
         }
+        handling = false;
+        // The server stopped while this request was handled (POST /quitquitquit
+        // with nothing open): answer first, then close.
+        if (server->stopping_) close_after_write = true;
         if (close_after_write) {
             uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
             if (pending_writes == 0) close();
@@ -95,7 +101,8 @@ struct AdminServer::Client {
     }
 };
 
-int AdminServer::start(const config::Address& address) {
+int AdminServer::start(const config::Address& address, admin::AdminAccess access) {
+    access_ = std::move(access);
     sockaddr_storage storage{};
     int rc = uv_ip4_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in*>(&storage));
     if (rc != 0) rc = uv_ip6_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in6*>(&storage));
@@ -129,11 +136,19 @@ void AdminServer::on_accept() {
 }
 
 void AdminServer::close() {
+    stopping_ = true;
     if (listening_) {
         listening_ = false;
         uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
     }
-    for (Client* c = clients_; c != nullptr; c = c->next) c->close();
+    for (Client* c = clients_; c != nullptr; c = c->next) {
+        if (c->handling || c->pending_writes > 0) {
+            c->close_after_write = true;  // let the response in progress go out
+            uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+        } else {
+            c->close();
+        }
+    }
 }
 
 }  // namespace tether::io

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "tether/io/keepalive.hpp"
 #include "tether/io/proxy.hpp"
 #include "tether/util/log.hpp"
 
@@ -87,6 +88,7 @@ void Connection::on_read(Socket& from, ssize_t nread, const uv_buf_t* buf) {
     const bool from_client = &from == &client_;
     session::Actions actions;
     if (nread < 0) {
+        if (nread != UV_EOF && socket_error_ == nullptr) socket_error_ = uv_err_name(static_cast<int>(nread));
         stop_reading(from);
         close_socket(from);
         if (from_client) {
@@ -122,10 +124,8 @@ void Connection::apply(session::Actions& actions, codec::Bytes input, bool from_
 void Connection::handle_events(session::Actions& actions) {
     proxy_.on_session_events(*this, actions);
     if (has(actions.events, session::SessionEvent::login_received)) {
-        // Admission is always granted here; connection caps decide it in the
-        // attribution layer once they exist.
         session::Actions next;
-        session_.admit(session::Admission::allow(), next);
+        session_.admit(proxy_.admit(*this), next);
         apply(next, {}, true);
     }
 }
@@ -163,8 +163,23 @@ void Connection::queue_write(Socket& to, codec::Bytes bytes, std::size_t already
         on_socket_error(to, rc);
         return;
     }
+    if (to.queued == 0) on_backlog_changed(to, true);
     to.queued += request->bytes.size();
     ++pending_requests_;
+}
+
+// See suspend_user_timeout(): a slow reader is not a vanished host.
+void Connection::on_backlog_changed(Socket& socket, bool backlogged) {
+    const bool client_side = &socket == &client_;
+    const auto& config = proxy_.config();
+    const auto keepalive = client_side ? config.client_keepalive : config.upstream_keepalive;
+    const auto kind = client_side ? config.listen.kind : config.upstream.kind;
+    if (keepalive.count() == 0 || kind != config::Address::Kind::tcp || socket.closed) return;
+    if (backlogged) {
+        suspend_user_timeout(&socket.uv.tcp);
+    } else {
+        restore_user_timeout(&socket.uv.tcp, keepalive);
+    }
 }
 
 void Connection::write_cb(uv_write_t* req, int status) {
@@ -179,6 +194,7 @@ void Connection::write_cb(uv_write_t* req, int status) {
 
 void Connection::on_written(Socket& to, std::size_t bytes, int status) {
     to.queued -= bytes;
+    if (to.queued == 0 && status >= 0) on_backlog_changed(to, false);
     if (status < 0 && status != UV_ECANCELED) {
         on_socket_error(to, status);
         return;
@@ -188,8 +204,9 @@ void Connection::on_written(Socket& to, std::size_t bytes, int status) {
     maybe_finish();
 }
 
-void Connection::on_socket_error(Socket& socket, int) {
+void Connection::on_socket_error(Socket& socket, int status) {
     if (socket.closed) return;
+    if (socket_error_ == nullptr) socket_error_ = uv_err_name(status);
     stop_reading(socket);
     close_socket(socket);
     session::Actions actions;

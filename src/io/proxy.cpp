@@ -9,6 +9,7 @@
 #include <tuple>
 #include <cassert>
 
+#include "tether/io/keepalive.hpp"
 #include "tether/util/log.hpp"
 
 namespace tether::io {
@@ -59,7 +60,12 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
       config_(config),
       metrics_(metrics),
       admin_(loop, *this),
-      read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()) {
+      read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()),
+      admission_({config.max_connections, config.max_connections_per_client, config.max_connections_per_user,
+                  config.admin_users}) {
+    idle_policy_.suspect_after = config.leak_idle_threshold;
+    idle_policy_.idle_timeout = config.idle_timeout;
+    idle_policy_.idle_in_transaction_timeout = config.idle_in_transaction_timeout;
     session_config_.reserved_user = config.reserved_user;
     session_config_.upstream_name = config.upstream.text;
     session_config_.handshake_timeout = config.handshake_timeout;
@@ -96,7 +102,11 @@ bool Proxy::start() {
         log::error("listen_failed", {{"listen", listen.text}, {"error", uv_strerror(rc)}});
         return false;
     }
-    rc = admin_.start(config_.admin);
+    admin::AdminAccess access;
+    access.listener_loopback = config_.admin.is_loopback();
+    access.token = config_.admin_token;
+    access.connections_require_token = config_.connections_require_token;
+    rc = admin_.start(config_.admin, std::move(access));
     if (rc != 0) {
         log::error("admin_listen_failed", {{"admin", config_.admin.text}, {"error", uv_strerror(rc)}});
         return false;
@@ -135,6 +145,7 @@ void Proxy::on_accept(int status) {
     std::uint16_t port = 0;
     if (config_.listen.kind == config::Address::Kind::tcp) {
         uv_tcp_nodelay(&client.uv.tcp, 1);
+        enable_keepalive(&client.uv.tcp, config_.client_keepalive);
         std::tie(peer, port) = peer_address(&client.uv.tcp);
     }
     connection->set_peer_port(port);
@@ -177,6 +188,16 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
         const bool had = connection.has_labels_;
         connection.labels_ = metrics_.hold_labels(client, user);
         connection.has_labels_ = true;
+        const std::string old_client_key = connection.client_key_;
+        const std::string old_user_key = connection.user_key_;
+        connection.client_key_ = client;
+        connection.user_key_ = login.user;
+        if (connection.charged_) {
+            // COM_CHANGE_USER moves the session's charge to its new identity
+            // (caps are decided at login only).
+            admission_.release(old_client_key, old_user_key);
+            admission_.charge(connection.client_key_, connection.user_key_);
+        }
         if (had) {
             // COM_CHANGE_USER: the open session moves to its new labels.
             if (connection.counted_open_) {
@@ -219,6 +240,39 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
     }
 }
 
+session::Admission Proxy::admit(Connection& connection) {
+    const attribution::AdmissionVerdict verdict = admission_.decide(connection.client_key_, connection.user_key_);
+    if (!verdict.allowed) {
+        metrics_.rejected(connection.labels_, attribution::limit_name(verdict.limit));
+        log_rejection(connection, verdict);
+        return session::Admission::refuse(verdict.error_code, verdict.sql_state, verdict.message);
+    }
+    if (!verdict.admin) {
+        admission_.charge(connection.client_key_, connection.user_key_);
+        connection.charged_ = true;
+    }
+    return session::Admission::allow();
+}
+
+// One line per client and limit at most every 10 s: a pool that retries in a
+// loop must not flood the log, but its name must be in it.
+void Proxy::log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict) {
+    const auto t = now();
+    auto& entry = rejection_logs_[{connection.client_key_, verdict.limit}];
+    if (entry.last != session::Clock::time_point{} && t - entry.last < std::chrono::seconds(10)) {
+        ++entry.suppressed;
+        return;
+    }
+    log::warn("connection_rejected", {{"client", connection.client_key_},
+                                      {"user", connection.user_key_},
+                                      {"limit", std::string(attribution::limit_name(verdict.limit))},
+                                      {"peer", connection.peer()},
+                                      {"suppressed", std::to_string(entry.suppressed)},
+                                      {"detail", verdict.message}});
+    entry.last = t;
+    entry.suppressed = 0;
+}
+
 void Proxy::on_connection_finished(Connection* connection) {
     const auto& s = connection->session();
     if (connection->upstream_was_connected()) metrics_.upstream_closed();
@@ -244,6 +298,7 @@ void Proxy::on_connection_finished(Connection* connection) {
         if (reason == session::CloseReason::client_closed) metrics_.orphan_closed();
     }
     if (connection->has_labels_) metrics_.release_labels(connection->labels_, now());
+    if (connection->charged_) admission_.release(connection->client_key_, connection->user_key_);
     log::info("session_closed", {{"id", std::to_string(connection->id())},
                                  {"reason", std::string(session::close_reason_name(reason))},
                                  {"client", connection->has_labels_ ? connection->labels_.client : std::string()},
@@ -252,7 +307,8 @@ void Proxy::on_connection_finished(Connection* connection) {
                                  {"upstream_thread_id", std::to_string(s.upstream_thread_id())},
                                  {"age_seconds", fmt_seconds(age)},
                                  {"bytes_from_client", std::to_string(connection->bytes_from_client())},
-                                 {"bytes_from_upstream", std::to_string(connection->bytes_from_upstream())}});
+                                 {"bytes_from_upstream", std::to_string(connection->bytes_from_upstream())},
+                                 {"socket_error", connection->socket_error() != nullptr ? connection->socket_error() : ""}});
     delete connection;
     maybe_stop();
 }
@@ -270,7 +326,17 @@ void Proxy::on_tick() {
         if (it != connections_.end()) it->second->tick(t);
     }
     if (probe_ != nullptr) probe_->tick(t);
-    if (shutting_down_) return;
+    if (t - last_scan_ >= std::chrono::seconds(1)) {
+        last_scan_ = t;
+        scan_sessions(t);
+    }
+    if (shutting_down_) {
+        if (!closing_all_ && t >= drain_deadline_) {
+            log::info("shutdown_grace_over", {{"sessions", std::to_string(connections_.size())}});
+            shutdown_now();
+        }
+        return;
+    }
     if (t - last_sweep_ >= sweep_interval) {
         last_sweep_ = t;
         metrics_.sweep(t);
@@ -332,15 +398,32 @@ std::vector<admin::ConnectionInfo> Proxy::connections() {
     return rows;
 }
 
-void Proxy::shutdown() {
+void Proxy::on_signal() {
+    if (!shutting_down_) {
+        drain();
+    } else {
+        shutdown_now();
+    }
+}
+
+void Proxy::drain() {
     if (shutting_down_) return;
     shutting_down_ = true;
-    log::info("shutting_down", {{"sessions", std::to_string(connections_.size())}});
+    drain_deadline_ = now() + config_.shutdown_grace;
+    log::info("draining", {{"sessions", std::to_string(connections_.size())},
+                           {"grace_seconds", fmt_seconds(std::chrono::duration<double>(config_.shutdown_grace).count())}});
+    // New clients are refused by the kernel from here on; open sessions go on.
     if (listening_) {
         listening_ = false;
         uv_close(&listener_.handle, nullptr);
     }
-    admin_.close();
+    maybe_stop();
+}
+
+void Proxy::shutdown_now() {
+    drain();
+    if (closing_all_) return;
+    closing_all_ = true;
     std::vector<std::uint64_t> ids;
     for (const auto& [id, c] : connections_) ids.push_back(id);
     for (auto id : ids) {
@@ -350,13 +433,25 @@ void Proxy::shutdown() {
     maybe_stop();
 }
 
+bool Proxy::close_connection(std::uint64_t id) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return false;
+    log::info("admin_close", {{"id", std::to_string(id)}});
+    it->second->close(session::CloseReason::admin);
+    return true;
+}
+
 void Proxy::maybe_stop() {
     // Probes finish on their own within the handshake timeout; the ticker
     // keeps enforcing it until everything is gone.
-    if (!shutting_down_ || !connections_.empty() || probe_ != nullptr) return;
+    if (stopped_ || !shutting_down_ || !connections_.empty() || probe_ != nullptr) return;
+    stopped_ = true;
+    log::info("stopping", {});
+    admin_.close();
     if (ticker_started_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&ticker_))) {
         uv_close(reinterpret_cast<uv_handle_t*>(&ticker_), nullptr);
     }
+    if (on_stopped_) on_stopped_();
 }
 
 }  // namespace tether::io

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "tether/io/connection.hpp"
+#include "tether/io/keepalive.hpp"
 #include "tether/io/proxy.hpp"
 
 namespace tether::io {
@@ -112,6 +113,9 @@ void Connection::on_connected(int status) {
     }
     upstream_.connected = true;
     upstream_counted_ = true;
+    if (proxy_.config().upstream.kind == config::Address::Kind::tcp) {
+        enable_keepalive(&upstream_.uv.tcp, proxy_.config().upstream_keepalive);
+    }
     proxy_.on_upstream_connected(*this);
     session_.on_upstream_connected(proxy_.now(), actions);
     start_reading(upstream_);

@@ -20,7 +20,12 @@ namespace {
 
 // Series of one client/user pair.
 struct PairSeries {
-    prometheus::Gauge* connections = nullptr;  // null while the count is zero
+    // The connection gauge and the leak gauges exist while the count is above zero.
+    prometheus::Gauge* connections = nullptr;
+    prometheus::Gauge* leak_suspects = nullptr;
+    prometheus::Gauge* max_idle = nullptr;
+    prometheus::Gauge* idle_in_transaction = nullptr;
+    std::map<std::string, prometheus::Counter*, std::less<>> rejected;  // by limit
     prometheus::Counter* opened = nullptr;
     prometheus::Counter* auth_failures = nullptr;
     std::size_t holders = 0;  // sessions holding these labels
@@ -82,6 +87,22 @@ struct Metrics::State {
                             .Name("tether_auth_failures_total")
                             .Help("Logins the server refused, by client and user")
                             .Register(*registry)),
+          leak_suspects(prometheus::BuildGauge()
+                            .Name("tether_leak_suspects")
+                            .Help("Sessions idle (no command in flight) longer than --leak-idle-threshold, by client and user")
+                            .Register(*registry)),
+          max_idle(prometheus::BuildGauge()
+                       .Name("tether_client_max_idle_seconds")
+                       .Help("The longest time any open session of this client and user has been idle")
+                       .Register(*registry)),
+          idle_in_transaction(prometheus::BuildGauge()
+                                  .Name("tether_idle_in_transaction")
+                                  .Help("Leak suspects holding a transaction open (they hold locks), by client and user")
+                                  .Register(*registry)),
+          rejected(prometheus::BuildCounter()
+                       .Name("tether_rejected_connections_total")
+                       .Help("Logins refused by a connection cap, by client, user and limit (total, client, user)")
+                       .Register(*registry)),
           desyncs(prometheus::BuildCounter()
                       .Name("tether_protocol_desyncs_total")
                       .Help("Sessions whose command tracking lost sync and fell back to plain relaying")
@@ -138,6 +159,10 @@ struct Metrics::State {
     prometheus::Family<prometheus::Counter>& closed;
     prometheus::Counter& orphans;
     prometheus::Family<prometheus::Counter>& auth_failures;
+    prometheus::Family<prometheus::Gauge>& leak_suspects;
+    prometheus::Family<prometheus::Gauge>& max_idle;
+    prometheus::Family<prometheus::Gauge>& idle_in_transaction;
+    prometheus::Family<prometheus::Counter>& rejected;
     prometheus::Counter& desyncs;
     prometheus::Counter& upstream_refusals;
     prometheus::Histogram& duration;
@@ -167,7 +192,11 @@ void Metrics::session_opened(const SessionLabels& labels) {
     auto& s = state_->series(labels);
     s.opened->Increment();
     if (s.connections == nullptr) {
-        s.connections = &state_->client_connections.Add({{"client", labels.client}, {"user", labels.user}});
+        const prometheus::Labels l{{"client", labels.client}, {"user", labels.user}};
+        s.connections = &state_->client_connections.Add(l);
+        s.leak_suspects = &state_->leak_suspects.Add(l);
+        s.max_idle = &state_->max_idle.Add(l);
+        s.idle_in_transaction = &state_->idle_in_transaction.Add(l);
     }
     s.open += 1;
     s.connections->Set(s.open);
@@ -181,7 +210,13 @@ void Metrics::session_ended_open(const SessionLabels& labels) {
     if (s.open <= 0) {
         s.open = 0;
         state_->client_connections.Remove(s.connections);
+        state_->leak_suspects.Remove(s.leak_suspects);
+        state_->max_idle.Remove(s.max_idle);
+        state_->idle_in_transaction.Remove(s.idle_in_transaction);
         s.connections = nullptr;
+        s.leak_suspects = nullptr;
+        s.max_idle = nullptr;
+        s.idle_in_transaction = nullptr;
     } else {
         s.connections->Set(s.open);
     }
@@ -200,6 +235,25 @@ void Metrics::session_closed(session::CloseReason reason, double duration_second
     state_->duration.Observe(duration_seconds);
 }
 
+void Metrics::rejected(const SessionLabels& labels, std::string_view limit) {
+    auto& s = state_->series(labels);
+    auto it = s.rejected.find(limit);
+    if (it == s.rejected.end()) {
+        auto* counter = &state_->rejected.Add({{"client", labels.client}, {"user", labels.user}, {"limit", std::string(limit)}});
+        it = s.rejected.emplace(std::string(limit), counter).first;
+    }
+    it->second->Increment();
+}
+
+void Metrics::set_leak_stats(const SessionLabels& labels, double suspects, double max_idle_seconds,
+                             double idle_in_transaction) {
+    auto it = state_->pairs.find({labels.client, labels.user});
+    if (it == state_->pairs.end() || it->second.connections == nullptr) return;
+    it->second.leak_suspects->Set(suspects);
+    it->second.max_idle->Set(max_idle_seconds);
+    it->second.idle_in_transaction->Set(idle_in_transaction);
+}
+
 void Metrics::orphan_closed() { state_->orphans.Increment(); }
 void Metrics::desynced() { state_->desyncs.Increment(); }
 void Metrics::upstream_opened() { state_->upstream_connections.Increment(); }
@@ -212,6 +266,7 @@ void Metrics::sweep(Clock::time_point now) {
         if (s.holders == 0 && s.connections == nullptr && now - s.idle_since >= state_->config.series_linger) {
             state_->opened.Remove(s.opened);
             if (s.auth_failures != nullptr) state_->auth_failures.Remove(s.auth_failures);
+            for (auto& [limit, counter] : s.rejected) state_->rejected.Remove(counter);
             state_->clients.release(it->first.first);
             state_->users.release(it->first.second);
             it = state_->pairs.erase(it);

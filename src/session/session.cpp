@@ -65,9 +65,7 @@ void Session::set_reason(CloseReason reason) {
     if (!reason_) reason_ = reason;
 }
 
-Clock::time_point Session::last_activity() const {
-    return authenticated_ ? tracker_.last_command_at() : started_at_;
-}
+Clock::time_point Session::last_activity() const { return authenticated_ ? idle_since_ : started_at_; }
 
 void Session::close_client_side(Actions& out) {
     if (!client_open_) return;
@@ -114,10 +112,14 @@ void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions
     switch (phase_) {
         case Phase::command:
             tracker_.on_client_bytes(chunk, now);
+            // The client acted: idle time counts from here (also for commands
+            // that get no response, such as COM_STMT_CLOSE).
+            idle_since_ = now;
             out.forward = true;
             check_tracker(out);
             return;
         case Phase::relaying:
+            idle_since_ = now;
             out.forward = true;
             return;
         case Phase::authenticating:
@@ -143,11 +145,16 @@ void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions
 void Session::on_upstream_bytes(codec::Bytes chunk, Clock::time_point now, Actions& out) {
     now_ = now;
     switch (phase_) {
-        case Phase::command:
+        case Phase::command: {
+            const bool was_idle = tracker_.idle();
             tracker_.on_server_bytes(chunk);
+            // Idle time starts when the last response ends, not when its command
+            // began: a session that just finished a long query is not idle.
+            if (!was_idle && tracker_.idle()) idle_since_ = now;
             out.forward = true;
             check_tracker(out);
             return;
+        }
         case Phase::relaying:
             out.forward = true;
             return;
@@ -340,6 +347,7 @@ void Session::relay_auth_exchange(Actions& out) {
             auto ok = codec::decode_ok(payload, greeting_->capabilities & login_->capabilities);
             if (ok.ok()) tracker_.set_in_transaction((ok.value.status_flags & codec::status::in_trans) != 0);
             tracker_.set_last_command_at(now_);
+            idle_since_ = now_;
             // Only the login's identity is kept for the session's life: not the
             // greeting, not the auth response.
             greeting_.reset();
@@ -355,6 +363,7 @@ void Session::relay_auth_exchange(Actions& out) {
                 tracker_.on_server_bytes(rest);
                 out.to_client.insert(out.to_client.end(), rest.begin(), rest.end());
             }
+            idle_since_ = now_;
             check_tracker(out);
             return;
         }

@@ -135,6 +135,8 @@ class MariaDB:
                  "name VARCHAR(100) NOT NULL, qty INT NOT NULL DEFAULT 0) ENGINE=InnoDB")
         self.sql(f"INSERT INTO {DATABASE}.items (name, qty) VALUES ('apple', 3), ('pear', 5), "
                  "('plum', 7)")
+        # A table no test writes to, for tests that check exact rows (items is scratch space).
+        self.sql(f"CREATE TABLE {DATABASE}.fruits AS SELECT id, name, qty FROM {DATABASE}.items")
         self.sql(f"CREATE TABLE {DATABASE}.blobs (id INT PRIMARY KEY AUTO_INCREMENT, "
                  "b LONGBLOB) ENGINE=InnoDB")
         self.sql("FLUSH PRIVILEGES")

@@ -16,7 +16,7 @@ def test_login_and_text_query(tether, mariadb):
             cur.execute("SELECT CURRENT_USER(), DATABASE(), CONNECTION_ID()")
             user, db, tid = cur.fetchone()
             assert (user, db) == ("app@%", "tether_test")
-            cur.execute("SELECT name, qty FROM items ORDER BY id")
+            cur.execute("SELECT name, qty FROM fruits ORDER BY id")
             assert cur.fetchall() == (("apple", 3), ("pear", 5), ("plum", 7))
             cur.execute("SELECT %s, %s", ("é—ünïcode", None))
             assert cur.fetchone() == ("é—ünïcode", None)
@@ -64,7 +64,7 @@ def test_multi_statements_and_multiple_result_sets(tether):
     conn = t.connect(client_flag=CLIENT.MULTI_STATEMENTS)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1; SELECT 'two', 2; DO 0; SELECT name FROM items WHERE qty > 4 ORDER BY id")
+            cur.execute("SELECT 1; SELECT 'two', 2; DO 0; SELECT name FROM fruits WHERE qty > 4 ORDER BY id")
             results = [cur.fetchall()]
             while cur.nextset():
                 results.append(cur.fetchall())
@@ -79,7 +79,7 @@ def test_multi_statements_and_multiple_result_sets(tether):
 def test_stored_procedure_with_two_result_sets(tether, server_sql):
     server_sql("DROP PROCEDURE IF EXISTS tether_test.two_sets")
     server_sql("CREATE PROCEDURE tether_test.two_sets() BEGIN SELECT 1 AS a; "
-               "SELECT name FROM tether_test.items ORDER BY id LIMIT 2; END")
+               "SELECT name FROM tether_test.fruits ORDER BY id LIMIT 2; END")
     t = tether()
     conn = t.connect()
     try:
@@ -123,7 +123,7 @@ def test_ping_and_select_db(tether):
         conn.ping(reconnect=False)
         conn.select_db("tether_test")
         with conn.cursor() as cur:
-            cur.execute("SELECT DATABASE(), COUNT(*) FROM items")
+            cur.execute("SELECT DATABASE(), COUNT(*) FROM fruits")
             assert cur.fetchone() == ("tether_test", 3)
         conn.ping(reconnect=False)
     finally:
@@ -152,7 +152,7 @@ def test_load_data_local_infile(tether, tmp_path, server_sql):
 def test_mariadb_cli_query_and_sql_prepared_statements(tether):
     t = tether()
     r = t.mysql_cli("SELECT CURRENT_USER(); "
-                    "PREPARE s FROM 'SELECT name FROM items WHERE qty > ? ORDER BY id'; "
+                    "PREPARE s FROM 'SELECT name FROM fruits WHERE qty > ? ORDER BY id'; "
                     "SET @q = 4; EXECUTE s USING @q; "
                     "SET @q = 6; EXECUTE s USING @q; DEALLOCATE PREPARE s;")
     assert r.returncode == 0, r.stderr

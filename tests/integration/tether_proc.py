@@ -56,6 +56,8 @@ class Tether:
         if "upstream" not in self.flags:
             self.flags["upstream"] = upstream
         self.flags.setdefault("log-level", os.environ.get("TETHER_IT_LOG_LEVEL", "debug"))
+        # Sessions a test leaves open must not hold its teardown for the default 30 s drain.
+        self.flags.setdefault("shutdown-grace", "2s")
         self.log_path = os.path.join(logdir, f"{name}.stderr.log")
         self.proc = None
         self.returncode = None

@@ -35,6 +35,18 @@ public:
     virtual bool ready() = 0;
     virtual std::string not_ready_reason() = 0;
     virtual std::vector<ConnectionInfo> connections() = 0;
+    // Closes one session (reason admin); false when there is no such session.
+    virtual bool close_connection(std::uint64_t id) = 0;
+    // Starts the graceful shutdown (as SIGTERM does).
+    virtual void drain() = 0;
+};
+
+// Who may do what. Actions (closing a session, draining) are open on a loopback
+// listener, where only this host reaches them; elsewhere they need the bearer token.
+struct AdminAccess {
+    bool listener_loopback = true;
+    std::string token;  // empty: actions are refused on a non-loopback listener
+    bool connections_require_token = false;
 };
 
 struct HttpResponse {
@@ -45,8 +57,9 @@ struct HttpResponse {
     bool close = false;
 };
 
-// Routes one request. Unknown paths 404, known paths with another method 405.
-HttpResponse handle_admin_request(const HttpRequest& request, ProxyView& proxy);
+// Routes one request. Unknown paths 404, known paths with another method 405,
+// actions without the right credentials 403.
+HttpResponse handle_admin_request(const HttpRequest& request, ProxyView& proxy, const AdminAccess& access);
 // 400 for a request the parser rejected; the connection closes after it.
 HttpResponse bad_request(const std::string& why);
 

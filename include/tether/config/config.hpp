@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "tether/config/address.hpp"
 
@@ -21,6 +22,20 @@ struct Config {
     std::string client_label = "attr:program_name,addr";
     std::size_t max_client_labels = 100;
     std::string reserved_user = "tether_abort_login";
+    // Leak detection and protection.
+    std::chrono::milliseconds leak_idle_threshold{5 * 60'000};
+    std::chrono::milliseconds leak_report_interval{60'000};
+    std::chrono::milliseconds idle_timeout{0};                 // 0: off
+    std::chrono::milliseconds idle_in_transaction_timeout{0};  // 0: off
+    std::chrono::milliseconds client_keepalive{30'000};        // 0: off
+    std::chrono::milliseconds upstream_keepalive{30'000};      // 0: off
+    std::size_t max_connections = 0;             // 0: no cap
+    std::size_t max_connections_per_client = 0;  // 0: no cap
+    std::size_t max_connections_per_user = 0;    // 0: no cap
+    std::vector<std::string> admin_users;
+    std::string admin_token;
+    bool connections_require_token = false;
+    std::chrono::milliseconds shutdown_grace{30'000};
     std::string log_format = "text";
     std::string log_level = "info";
 };

@@ -17,7 +17,7 @@ public:
     AdminServer& operator=(const AdminServer&) = delete;
 
     // Returns 0 or a libuv error code.
-    int start(const config::Address& address);
+    int start(const config::Address& address, admin::AdminAccess access);
     // Stops listening and closes every admin connection.
     void close();
 
@@ -28,8 +28,10 @@ private:
 
     uv_loop_t* loop_;
     admin::ProxyView& proxy_;
+    admin::AdminAccess access_;
     uv_tcp_t listener_{};
     bool listening_ = false;
+    bool stopping_ = false;
     Client* clients_ = nullptr;  // intrusive list, so close() can reach every one
 };
 

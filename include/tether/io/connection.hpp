@@ -61,6 +61,7 @@ public:
     [[nodiscard]] const metrics::SessionLabels* labels() const { return has_labels_ ? &labels_ : nullptr; }
     [[nodiscard]] bool counted_open() const { return counted_open_; }
     [[nodiscard]] bool upstream_was_connected() const { return upstream_counted_; }
+    [[nodiscard]] const char* socket_error() const { return socket_error_; }
 
     Socket& client_socket() { return client_; }
 
@@ -84,6 +85,7 @@ private:
     void on_connected(int status);
     void on_read(Socket& from, ssize_t nread, const uv_buf_t* buf);
     void on_written(Socket& to, std::size_t bytes, int status);
+    void on_backlog_changed(Socket& socket, bool backlogged);
     void on_socket_error(Socket& socket, int status);
     void on_socket_closed();
     void maybe_finish();
@@ -118,6 +120,12 @@ private:
     std::string peer_;
     std::uint16_t peer_port_ = 0;
     metrics::SessionLabels labels_;
+    // Admission: the identity this session is charged to in the caps.
+    std::string client_key_;
+    std::string user_key_;
+    bool charged_ = false;
+    bool suspect_logged_ = false;  // the leak_suspect line for the current idle spell was written
+    const char* socket_error_ = nullptr;  // why a socket ended, when it was not a plain EOF
 };
 
 }  // namespace tether::io

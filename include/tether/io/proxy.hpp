@@ -11,8 +11,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include <functional>
+#include <map>
+
 #include "tether/admin/admin_api.hpp"
+#include "tether/attribution/admission.hpp"
 #include "tether/attribution/client_label.hpp"
+#include "tether/attribution/leak_scan.hpp"
 #include "tether/config/config.hpp"
 #include "tether/io/admin_server.hpp"
 #include "tether/io/connection.hpp"
@@ -29,9 +34,17 @@ public:
     // Binds the listeners and starts the janitor. Returns false (after logging
     // why) when a listener cannot be bound.
     bool start();
-    // SIGINT/SIGTERM: stop accepting, close every session cleanly, close the
-    // handles; the loop then runs out and uv_run returns.
-    void shutdown();
+    // SIGINT/SIGTERM: the first starts the drain (stop accepting, /readyz 503,
+    // sessions keep working until they end or --shutdown-grace passes); the
+    // second closes everything at once.
+    void on_signal();
+    // Graceful shutdown, as above.
+    void drain() override;
+    // Close every session now (COM_QUIT upstream where no command is in flight).
+    void shutdown_now();
+    // Called once everything is closed, so the owner can close its own handles
+    // (the signal watchers) and let the loop end.
+    void set_on_stopped(std::function<void()> callback) { on_stopped_ = std::move(callback); }
 
     // For Connection.
     [[nodiscard]] uv_loop_t* loop() const { return loop_; }
@@ -40,6 +53,8 @@ public:
     [[nodiscard]] session::Clock::time_point now() const;
     uv_buf_t read_buffer();
     void on_session_events(Connection& connection, session::Actions& actions);
+    // The caps' decision on a login (SessionEvent::login_received).
+    session::Admission admit(Connection& connection);
     void on_upstream_connected(Connection& connection);
     void on_connection_finished(Connection* connection);
 
@@ -48,12 +63,15 @@ public:
     bool ready() override;
     std::string not_ready_reason() override;
     std::vector<admin::ConnectionInfo> connections() override;
+    bool close_connection(std::uint64_t id) override;
 
 private:
     void on_accept(int status);
     void on_tick();
     void start_probe();
     void maybe_stop();
+    void scan_sessions(session::Clock::time_point now);  // the janitor's leak scan and idle policies (janitor.cpp)
+    void log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict);
     static void accept_cb(uv_stream_t* server, int status);
     static void tick_cb(uv_timer_t* timer);
 
@@ -87,7 +105,22 @@ private:
     Connection* probe_ = nullptr;  // the readiness probe in progress, if any
     std::string probe_note_;
     session::Clock::time_point last_sweep_{};
-    bool shutting_down_ = false;
+    bool shutting_down_ = false;  // draining: no new sessions, not ready
+    bool closing_all_ = false;    // the grace is over (or a second signal): sessions are being closed
+    session::Clock::time_point drain_deadline_{};
+    bool stopped_ = false;
+    std::function<void()> on_stopped_;
+
+    attribution::AdmissionControl admission_;
+    attribution::IdlePolicy idle_policy_;
+    attribution::LeakReporter leak_reporter_;
+    session::Clock::time_point last_scan_{};
+    session::Clock::time_point last_report_{};
+    struct RejectionLog {
+        session::Clock::time_point last{};
+        std::size_t suppressed = 0;
+    };
+    std::map<std::pair<std::string, attribution::Limit>, RejectionLog> rejection_logs_;
 };
 
 }  // namespace tether::io

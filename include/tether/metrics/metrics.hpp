@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "tether/session/close_reason.hpp"
 
@@ -50,6 +51,11 @@ public:
     void upstream_opened();
     void upstream_closed();
     void upstream_refused();
+    // A login refused by a cap; `limit` is "total", "client" or "user".
+    void rejected(const SessionLabels& labels, std::string_view limit);
+    // The leak scan's figures for a pair with open sessions.
+    void set_leak_stats(const SessionLabels& labels, double suspects, double max_idle_seconds,
+                        double idle_in_transaction);
 
     // Drops lingering series whose labels no session holds.
     void sweep(Clock::time_point now);

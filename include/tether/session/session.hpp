@@ -87,6 +87,8 @@ public:
     [[nodiscard]] bool tracking() const { return phase_ == Phase::command; }
     [[nodiscard]] bool authenticated() const { return authenticated_; }
     [[nodiscard]] Clock::time_point started_at() const { return started_at_; }
+    // Since when the session has been idle: the end of the last response or the
+    // client's last bytes, whichever is later (the start, before login).
     [[nodiscard]] Clock::time_point last_activity() const;
     [[nodiscard]] const CommandTracker& tracker() const { return tracker_; }
     [[nodiscard]] const char* desync_reason() const { return tracker_.desync_reason(); }
@@ -116,6 +118,7 @@ private:
     std::optional<CloseReason> reason_;
     Clock::time_point started_at_;
     Clock::time_point now_;  // the latest time an entry point was given
+    Clock::time_point idle_since_{};  // when the session last became idle (command phase)
     Clock::time_point finish_deadline_{};
 
     // Handshake-phase buffers: only until the command phase starts.

@@ -26,7 +26,17 @@ public:
     bool ready() override { return is_ready; }
     std::string not_ready_reason() override { return reason; }
     std::vector<ConnectionInfo> connections() override { return rows; }
+    bool close_connection(std::uint64_t id) override {
+        closed.push_back(id);
+        return id == 7;
+    }
+    void drain() override { ++drains; }
+
+    std::vector<std::uint64_t> closed;
+    int drains = 0;
 };
+
+const AdminAccess loopback{};
 
 HttpRequest request(std::string method, std::string target) {
     HttpRequest r;
@@ -64,7 +74,7 @@ ConnectionInfo sample_connection() {
 
 TEST_CASE("GET /metrics answers 200 with the proxy's exposition and the Prometheus content type") {
     FakeProxy proxy;
-    const auto r = handle_admin_request(request("GET", "/metrics"), proxy);
+    const auto r = handle_admin_request(request("GET", "/metrics"), proxy, loopback);
     CHECK(r.status == 200);
     CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
     CHECK(r.body == proxy.metrics);
@@ -75,19 +85,19 @@ TEST_CASE("GET /metrics answers 200 with the proxy's exposition and the Promethe
 TEST_CASE("GET /healthz answers 200") {
     FakeProxy proxy;
     proxy.is_ready = false;  // liveness does not depend on readiness
-    const auto r = handle_admin_request(request("GET", "/healthz"), proxy);
+    const auto r = handle_admin_request(request("GET", "/healthz"), proxy, loopback);
     CHECK(r.status == 200);
     CHECK(r.body == "ok\n");
 }
 
 TEST_CASE("GET /readyz answers 200 when ready and 503 with the reason when not") {
     FakeProxy proxy;
-    auto r = handle_admin_request(request("GET", "/readyz"), proxy);
+    auto r = handle_admin_request(request("GET", "/readyz"), proxy, loopback);
     CHECK(r.status == 200);
     CHECK(r.body == "ready\n");
 
     proxy.is_ready = false;
-    r = handle_admin_request(request("GET", "/readyz"), proxy);
+    r = handle_admin_request(request("GET", "/readyz"), proxy, loopback);
     CHECK(r.status == 503);
     CHECK(r.body == "not ready: upstream refused the readiness login: 1045\n");
 }
@@ -99,7 +109,7 @@ TEST_CASE("GET /connections answers JSON with every field of every row") {
     second.id = 43;
     proxy.rows.push_back(second);
 
-    const auto r = handle_admin_request(request("GET", "/connections"), proxy);
+    const auto r = handle_admin_request(request("GET", "/connections"), proxy, loopback);
     CHECK(r.status == 200);
     CHECK(r.content_type == "application/json");
     const auto json = nlohmann::json::parse(r.body);
@@ -134,7 +144,7 @@ TEST_CASE("GET /connections answers JSON with every field of every row") {
 
 TEST_CASE("GET /connections with no sessions is an empty array") {
     FakeProxy proxy;
-    const auto r = handle_admin_request(request("GET", "/connections"), proxy);
+    const auto r = handle_admin_request(request("GET", "/connections"), proxy, loopback);
     CHECK(r.status == 200);
     CHECK(nlohmann::json::parse(r.body) == nlohmann::json::array());
 }
@@ -158,7 +168,7 @@ TEST_CASE("GET /connections does not throw on invalid UTF-8 either") {
     c.attrs = {{"program_name", std::string("\x80\x81 \0 x", 6)}};
     proxy.rows.push_back(c);
     HttpResponse r;
-    REQUIRE_NOTHROW(r = handle_admin_request(request("GET", "/connections"), proxy));
+    REQUIRE_NOTHROW(r = handle_admin_request(request("GET", "/connections"), proxy, loopback));
     CHECK(r.status == 200);
     CHECK(nlohmann::json::accept(r.body));
 }
@@ -167,11 +177,11 @@ TEST_CASE("An unknown path answers 404") {
     FakeProxy proxy;
     for (const std::string target : {"/", "/metricsx", "/metrics/", "/METRICS", "/admin", "metrics"}) {
         CAPTURE(target);
-        const auto r = handle_admin_request(request("GET", target), proxy);
+        const auto r = handle_admin_request(request("GET", target), proxy, loopback);
         CHECK(r.status == 404);
         CHECK(header(r, "Allow") == nullptr);
     }
-    CHECK(handle_admin_request(request("POST", "/nope"), proxy).status == 404);
+    CHECK(handle_admin_request(request("POST", "/nope"), proxy, loopback).status == 404);
     CHECK(proxy.metrics_calls == 0);
 }
 
@@ -179,32 +189,32 @@ TEST_CASE("Another method on a known path answers 405 with an Allow header") {
     FakeProxy proxy;
     for (const std::string method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
         CAPTURE(method);
-        const auto r = handle_admin_request(request(method, "/metrics"), proxy);
+        const auto r = handle_admin_request(request(method, "/metrics"), proxy, loopback);
         CHECK(r.status == 405);
         const std::string* allow = header(r, "Allow");
         REQUIRE(allow != nullptr);
         CHECK(*allow == "GET");
     }
-    CHECK(handle_admin_request(request("DELETE", "/connections"), proxy).status == 405);
+    CHECK(handle_admin_request(request("DELETE", "/connections"), proxy, loopback).status == 405);
     CHECK(proxy.metrics_calls == 0);
 }
 
 TEST_CASE("HEAD is routed like GET") {
     FakeProxy proxy;
-    const auto r = handle_admin_request(request("HEAD", "/metrics"), proxy);
+    const auto r = handle_admin_request(request("HEAD", "/metrics"), proxy, loopback);
     CHECK(r.status == 200);
     CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
 }
 
 TEST_CASE("The query string does not affect routing") {
     FakeProxy proxy;
-    CHECK(handle_admin_request(request("GET", "/metrics?name[]=tether_up"), proxy).status == 200);
-    CHECK(handle_admin_request(request("GET", "/healthz?verbose=1"), proxy).status == 200);
-    CHECK(handle_admin_request(request("GET", "/connections?"), proxy).status == 200);
-    CHECK(handle_admin_request(request("GET", "/nope?/metrics"), proxy).status == 404);
-    CHECK(handle_admin_request(request("POST", "/metrics?x=1"), proxy).status == 405);
+    CHECK(handle_admin_request(request("GET", "/metrics?name[]=tether_up"), proxy, loopback).status == 200);
+    CHECK(handle_admin_request(request("GET", "/healthz?verbose=1"), proxy, loopback).status == 200);
+    CHECK(handle_admin_request(request("GET", "/connections?"), proxy, loopback).status == 200);
+    CHECK(handle_admin_request(request("GET", "/nope?/metrics"), proxy, loopback).status == 404);
+    CHECK(handle_admin_request(request("POST", "/metrics?x=1"), proxy, loopback).status == 405);
     proxy.is_ready = false;
-    CHECK(handle_admin_request(request("GET", "/readyz?a=b"), proxy).status == 503);
+    CHECK(handle_admin_request(request("GET", "/readyz?a=b"), proxy, loopback).status == 503);
 }
 
 TEST_CASE("bad_request answers 400 and closes the connection") {
@@ -242,7 +252,7 @@ TEST_CASE("serialize says Connection: close when the client did not ask to keep 
 
 TEST_CASE("serialize includes extra headers and counts the body in bytes") {
     FakeProxy proxy;
-    const auto r = handle_admin_request(request("POST", "/metrics"), proxy);
+    const auto r = handle_admin_request(request("POST", "/metrics"), proxy, loopback);
     const std::string wire = serialize(r, true);
     CHECK(wire.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
     CHECK(wire.find("\r\nAllow: GET\r\n") != std::string::npos);
@@ -259,11 +269,68 @@ TEST_CASE("serialize includes extra headers and counts the body in bytes") {
 TEST_CASE("serialize uses the reason phrase of every status the routes answer") {
     FakeProxy proxy;
     proxy.is_ready = false;
-    CHECK(serialize(handle_admin_request(request("GET", "/nope"), proxy), true)
+    CHECK(serialize(handle_admin_request(request("GET", "/nope"), proxy, loopback), true)
               .starts_with("HTTP/1.1 404 Not Found\r\n"));
-    CHECK(serialize(handle_admin_request(request("GET", "/readyz"), proxy), true)
+    CHECK(serialize(handle_admin_request(request("GET", "/readyz"), proxy, loopback), true)
               .starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
     HttpResponse forbidden;
     forbidden.status = 403;
     CHECK(serialize(forbidden, true).starts_with("HTTP/1.1 403 Forbidden\r\n"));
+}
+
+TEST_CASE("POST /connections/{id}/close closes that session, 404 for an unknown one") {
+    FakeProxy proxy;
+    auto r = handle_admin_request(request("POST", "/connections/7/close"), proxy, loopback);
+    CHECK(r.status == 200);
+    CHECK(nlohmann::json::parse(r.body)["closed"] == 7);
+    r = handle_admin_request(request("POST", "/connections/8/close"), proxy, loopback);
+    CHECK(r.status == 404);
+    CHECK(proxy.closed == std::vector<std::uint64_t>{7, 8});
+    CHECK(handle_admin_request(request("GET", "/connections/7/close"), proxy, loopback).status == 405);
+    CHECK(handle_admin_request(request("POST", "/connections/x7/close"), proxy, loopback).status == 404);
+    CHECK(handle_admin_request(request("POST", "/connections//close"), proxy, loopback).status == 404);
+    CHECK(handle_admin_request(request("POST", "/connections/99999999999999999999/close"), proxy, loopback).status == 404);
+    CHECK(proxy.closed.size() == 2);
+}
+
+TEST_CASE("POST /quitquitquit starts the drain") {
+    FakeProxy proxy;
+    CHECK(handle_admin_request(request("POST", "/quitquitquit"), proxy, loopback).status == 200);
+    CHECK(proxy.drains == 1);
+    CHECK(handle_admin_request(request("GET", "/quitquitquit"), proxy, loopback).status == 405);
+    CHECK(proxy.drains == 1);
+}
+
+TEST_CASE("actions on a non-loopback listener need the bearer token") {
+    FakeProxy proxy;
+    AdminAccess remote;
+    remote.listener_loopback = false;
+    remote.token = "s3cret";
+    auto with_auth = [](std::string method, std::string target, std::string auth) {
+        HttpRequest r = request(std::move(method), std::move(target));
+        r.authorization = std::move(auth);
+        return r;
+    };
+    CHECK(handle_admin_request(request("POST", "/connections/7/close"), proxy, remote).status == 403);
+    CHECK(handle_admin_request(with_auth("POST", "/connections/7/close", "Bearer wrong!"), proxy, remote).status == 403);
+    CHECK(handle_admin_request(with_auth("POST", "/connections/7/close", "s3cret"), proxy, remote).status == 403);
+    CHECK(handle_admin_request(with_auth("POST", "/quitquitquit", "Bearer s3cre"), proxy, remote).status == 403);
+    CHECK(proxy.closed.empty());
+    CHECK(proxy.drains == 0);
+    CHECK(handle_admin_request(with_auth("POST", "/connections/7/close", "Bearer s3cret"), proxy, remote).status == 200);
+    CHECK(handle_admin_request(with_auth("POST", "/quitquitquit", "Bearer s3cret"), proxy, remote).status == 200);
+    CHECK(proxy.drains == 1);
+    // Scrapers and probes need nothing.
+    CHECK(handle_admin_request(request("GET", "/metrics"), proxy, remote).status == 200);
+    CHECK(handle_admin_request(request("GET", "/readyz"), proxy, remote).status == 200);
+    CHECK(handle_admin_request(request("GET", "/connections"), proxy, remote).status == 200);
+    remote.connections_require_token = true;
+    CHECK(handle_admin_request(request("GET", "/connections"), proxy, remote).status == 403);
+    CHECK(handle_admin_request(with_auth("GET", "/connections", "Bearer s3cret"), proxy, remote).status == 200);
+    // No token configured: actions are refused outright on a non-loopback listener.
+    AdminAccess open_remote;
+    open_remote.listener_loopback = false;
+    CHECK(handle_admin_request(request("POST", "/quitquitquit"), proxy, open_remote).status == 403);
+    CHECK(handle_admin_request(with_auth("POST", "/quitquitquit", "Bearer "), proxy, open_remote).status == 403);
+    CHECK(proxy.drains == 1);
 }

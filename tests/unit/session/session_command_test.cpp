@@ -40,16 +40,28 @@ TEST_CASE("session: the command phase forwards chunks in place and writes nothin
     CHECK(d.session().tracking());
 }
 
-TEST_CASE("session: last_activity follows the client's commands") {
+TEST_CASE("session: idle time starts when the last response ends") {
     Driver d;
     log_in(d);
     d.advance(std::chrono::seconds(30));
     d.client(com_simple(0x0E));
     const auto sent_at = d.now();
     CHECK(d.session().last_activity() == sent_at);
-    d.advance(std::chrono::seconds(5));
+    CHECK(d.session().command_in_flight());
+    // A long command: the session is busy, not idle, until its response ends.
+    d.advance(std::chrono::seconds(600));
     d.upstream(Stream(1).ok(status::autocommit).bytes());
-    CHECK(d.session().last_activity() == sent_at);  // responses are not client activity
+    const auto answered_at = d.now();
+    CHECK_FALSE(d.session().command_in_flight());
+    CHECK(d.session().last_activity() == answered_at);
+    CHECK(answered_at - sent_at >= std::chrono::seconds(600));
+    // A command without a response (COM_STMT_CLOSE) is activity too.
+    d.advance(std::chrono::seconds(20));
+    ByteVec close_stmt = {std::byte{5}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0x19},
+                          std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0}};
+    d.client(close_stmt);
+    CHECK_FALSE(d.session().command_in_flight());
+    CHECK(d.session().last_activity() == d.now());
 }
 
 TEST_CASE("session: in_transaction inside BEGIN..COMMIT") {

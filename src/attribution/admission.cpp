@@ -1,0 +1,89 @@
+// Connection caps (see admission.hpp).
+#include "tether/attribution/admission.hpp"
+
+#include <algorithm>
+
+namespace tether::attribution {
+
+namespace {
+
+std::size_t count_of(const std::unordered_map<std::string, std::size_t>& counts, const std::string& key) {
+    auto it = counts.find(key);
+    return it == counts.end() ? 0 : it->second;
+}
+
+void decrement(std::unordered_map<std::string, std::size_t>& counts, const std::string& key) {
+    auto it = counts.find(key);
+    if (it == counts.end()) return;
+    if (--it->second == 0) counts.erase(it);
+}
+
+}  // namespace
+
+std::string_view limit_name(Limit limit) {
+    switch (limit) {
+        case Limit::total: return "total";
+        case Limit::client: return "client";
+        case Limit::user: return "user";
+    }
+    return "total";
+}
+
+bool AdmissionControl::is_admin(const std::string& user) const {
+    return std::find(limits_.admin_users.begin(), limits_.admin_users.end(), user) != limits_.admin_users.end();
+}
+
+std::size_t AdmissionControl::of_client(const std::string& client) const { return count_of(per_client_, client); }
+std::size_t AdmissionControl::of_user(const std::string& user) const { return count_of(per_user_, user); }
+
+AdmissionVerdict AdmissionControl::decide(const std::string& client, const std::string& user) const {
+    AdmissionVerdict v;
+    if (is_admin(user)) {
+        v.admin = true;
+        return v;
+    }
+    if (limits_.per_client != 0 && of_client(client) >= limits_.per_client) {
+        v.allowed = false;
+        v.limit = Limit::client;
+        v.error_code = 1203;  // ER_TOO_MANY_USER_CONNECTIONS
+        v.sql_state = "42000";
+        v.message = "tether: client '" + client + "' already has " + std::to_string(of_client(client)) +
+                    " connections: --max-connections-per-client " + std::to_string(limits_.per_client);
+        return v;
+    }
+    if (limits_.per_user != 0 && of_user(user) >= limits_.per_user) {
+        v.allowed = false;
+        v.limit = Limit::user;
+        v.error_code = 1203;
+        v.sql_state = "42000";
+        v.message = "tether: user '" + user + "' already has " + std::to_string(of_user(user)) +
+                    " connections: --max-connections-per-user " + std::to_string(limits_.per_user);
+        return v;
+    }
+    // The total cap last: a client over its own cap is told so (1203), which
+    // names the culprit; 1040 is for everyone once the total is full.
+    if (limits_.total != 0 && total_ >= limits_.total) {
+        v.allowed = false;
+        v.limit = Limit::total;
+        v.error_code = 1040;  // ER_CON_COUNT_ERROR
+        v.sql_state = "08004";
+        v.message = "tether: too many connections: --max-connections " + std::to_string(limits_.total) +
+                    " reached (client '" + client + "', user '" + user + "')";
+        return v;
+    }
+    return v;
+}
+
+void AdmissionControl::charge(const std::string& client, const std::string& user) {
+    ++total_;
+    ++per_client_[client];
+    ++per_user_[user];
+}
+
+void AdmissionControl::release(const std::string& client, const std::string& user) {
+    if (total_ > 0) --total_;
+    decrement(per_client_, client);
+    decrement(per_user_, user);
+}
+
+}  // namespace tether::attribution
