@@ -22,22 +22,13 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 }  // namespace
 
 std::string fixtures_dir() {
-    const char* dir = std::getenv("TETHER_FIXTURES");
-    if (dir != nullptr && *dir != '\0') return dir;
 #ifdef TETHER_FIXTURES_DEFAULT
-    return TETHER_FIXTURES_DEFAULT;
+    return tether::test::dir_from_env("TETHER_FIXTURES", TETHER_FIXTURES_DEFAULT);
 #else
-    throw std::runtime_error("TETHER_FIXTURES is not set");
+    return tether::test::dir_from_env("TETHER_FIXTURES", nullptr);
 #endif
 }
 
@@ -48,37 +39,6 @@ std::vector<std::string> fixture_names() {
     }
     std::sort(names.begin(), names.end());
     return names;
-}
-
-std::vector<std::byte> from_hex(std::string_view hex) {
-    std::vector<std::byte> out;
-    int high = -1;
-    for (char c : hex) {
-        const int digit = hex_digit(c);
-        if (digit < 0) {
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-            throw std::runtime_error("not a hex digit in fixture");
-        }
-        if (high < 0) {
-            high = digit;
-        } else {
-            out.push_back(static_cast<std::byte>(high * 16 + digit));
-            high = -1;
-        }
-    }
-    if (high >= 0) throw std::runtime_error("odd number of hex digits in fixture");
-    return out;
-}
-
-std::string to_hex(Bytes bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (auto b : bytes) {
-        const auto v = std::to_integer<unsigned>(b);
-        out.push_back(digits[v >> 4]);
-        out.push_back(digits[v & 0xF]);
-    }
-    return out;
 }
 
 std::vector<std::byte> copy_prefix(Bytes bytes, std::size_t n) {

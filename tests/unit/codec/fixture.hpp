@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tether/codec/capabilities.hpp"
+#include "../support/hex.hpp"
 #include "tether/codec/packet.hpp"
 
 namespace tether::codec::test {
@@ -34,9 +35,8 @@ Fixture load_fixture(const std::string& name);
 // `stream`; fails the current test when the framing does not add up.
 std::vector<Packet> split_packets(Bytes stream);
 
-// "0a 38 2e" -> bytes; whitespace ignored.
-std::vector<std::byte> from_hex(std::string_view hex);
-std::string to_hex(Bytes bytes);
+using tether::test::from_hex;
+using tether::test::to_hex;
 // An exact-size heap copy, so the sanitizer build catches any read past the end.
 std::vector<std::byte> copy_prefix(Bytes bytes, std::size_t n);
 

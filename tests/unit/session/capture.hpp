@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/hex.hpp"
+
 namespace tether::session::test {
 
 enum class Direction { client, server };  // client -> server ('C'), server -> client ('S')
@@ -35,7 +37,7 @@ Capture load_capture(const std::string& name);
 std::string fixtures_dir();
 std::vector<std::byte> load_fixture_bytes(const std::string& name);
 
-std::vector<std::byte> from_hex(std::string_view hex);
-std::string to_hex(const std::vector<std::byte>& bytes);
+using tether::test::from_hex;
+using tether::test::to_hex;
 
 }  // namespace tether::session::test
