@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <iostream>
 
 #include "tether/config/duration.hpp"
@@ -26,6 +27,16 @@ std::chrono::milliseconds duration_flag(const std::string& flag, const std::stri
     auto d = parse_duration(value);
     if (!d) throw BadFlag{flag + ": '" + value + "' is not a duration (use e.g. 500ms, 30s, 5m, 1h)"};
     return *d;
+}
+
+std::size_t count_flag(const std::string& flag, const std::string& value, std::size_t min, std::size_t max) {
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n, 10);
+    if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || n < min || n > max) {
+        throw BadFlag{flag + ": '" + value + "' is not a whole number from " + std::to_string(min) + " to " +
+                      std::to_string(max)};
+    }
+    return n;
 }
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -61,6 +72,12 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string upstream_keepalive = "30s";
     std::string admin_users;
     std::string shutdown_grace = "30s";
+    // Counts are read as text and parsed here in base 10: CLI11's own
+    // conversion reads "010" as octal and clamps values past the type's range.
+    std::string max_client_labels = "100";
+    std::string max_connections = "0";
+    std::string max_connections_per_client = "0";
+    std::string max_connections_per_user = "0";
 
     CLI::App app{"tether: a leak-detecting MySQL wire-protocol sidecar proxy.\n"
                  "Every flag can also be set as TETHER_<FLAG> (e.g. TETHER_UPSTREAM=db:3306).",
@@ -83,11 +100,8 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
          "How often /readyz re-checks an otherwise idle upstream with a refused reserved-user login");
     flag("--client-label", config.client_label,
          "How the client label is chosen, first match wins: attr:NAME (connection attribute), user, addr");
-    app.add_option("--max-client-labels", config.max_client_labels,
-                   "Distinct client (and user) label values exported; more become client=\"_other\"")
-        ->envname("TETHER_MAX_CLIENT_LABELS")
-        ->capture_default_str()
-        ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+    flag("--max-client-labels", max_client_labels,
+         "Distinct client (and user) label values exported; more become client=\"_other\"");
     flag("--series-linger", series_linger, "How long a client's counters stay after its last session ends");
     flag("--reserved-user", config.reserved_user,
          "A user name that must NOT exist on the server: abandoned handshakes are finished with a refused login for it");
@@ -100,14 +114,9 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     flag("--client-keepalive", client_keepalive,
          "TCP keepalive and TCP_USER_TIMEOUT on client sockets: a vanished client host is noticed within about twice this (0: off)");
     flag("--upstream-keepalive", upstream_keepalive, "The same on server sockets (0: off)");
-    auto count = [&](const std::string& name, std::size_t& target, const std::string& help) {
-        std::string env = "TETHER_" + name.substr(2);
-        for (auto& c : env) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        app.add_option(name, target, help)->envname(env)->capture_default_str()->check(CLI::NonNegativeNumber);
-    };
-    count("--max-connections", config.max_connections, "Cap on all sessions, admin users excepted (0: none)");
-    count("--max-connections-per-client", config.max_connections_per_client, "Cap per client label (0: none)");
-    count("--max-connections-per-user", config.max_connections_per_user, "Cap per MySQL user (0: none)");
+    flag("--max-connections", max_connections, "Cap on all sessions, admin users excepted (0: none)");
+    flag("--max-connections-per-client", max_connections_per_client, "Cap per client label (0: none)");
+    flag("--max-connections-per-user", max_connections_per_user, "Cap per MySQL user (0: none)");
     flag("--admin-users", admin_users, "Comma list of MySQL users never refused by the caps nor charged to them (DBAs)");
     flag("--admin-token", config.admin_token,
          "Bearer token for admin actions when the admin listener is not loopback");
@@ -146,6 +155,11 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
             }
         }
         config.admin_users = split_list(admin_users);
+        config.max_client_labels = count_flag("--max-client-labels", max_client_labels, 1, 100000);
+        config.max_connections = count_flag("--max-connections", max_connections, 0, 10'000'000);
+        config.max_connections_per_client =
+            count_flag("--max-connections-per-client", max_connections_per_client, 0, 10'000'000);
+        config.max_connections_per_user = count_flag("--max-connections-per-user", max_connections_per_user, 0, 10'000'000);
         if (config.handshake_timeout.count() == 0) throw BadFlag{"--handshake-timeout: must be more than 0"};
         if (config.connect_timeout.count() == 0) throw BadFlag{"--connect-timeout: must be more than 0"};
         if (config.readiness_interval.count() == 0) throw BadFlag{"--readiness-interval: must be more than 0"};
