@@ -87,12 +87,13 @@ void check_in_flight_per_chunk(const Capture& c, const Replay& r) {
         const auto& b = c.chunks[i].bytes;
         if (c.chunks[i].direction == Direction::server) {
             // A LOCAL INFILE request (0xFB) asks the client for data: the command goes on.
-            const bool infile_request = std::to_integer<std::uint8_t>(b[4]) == 0xFB;
+            const bool infile_request = b.size() > 4 && std::to_integer<std::uint8_t>(b[4]) == 0xFB;
             CHECK(cp.command_in_flight == infile_request);
             continue;
         }
-        const bool starts_command = std::to_integer<std::uint8_t>(b[3]) == 0;
-        const std::uint8_t command = std::to_integer<std::uint8_t>(b[4]);
+        // A 4-byte chunk is the empty packet that ends a LOCAL INFILE upload: no command byte.
+        const bool starts_command = b.size() > 4 && std::to_integer<std::uint8_t>(b[3]) == 0;
+        const std::uint8_t command = starts_command ? std::to_integer<std::uint8_t>(b[4]) : 0;
         const bool no_reply = starts_command && (command == 0x01 || command == 0x19);
         CHECK(cp.command_in_flight == !no_reply);
     }
