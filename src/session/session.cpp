@@ -34,6 +34,13 @@ void erase_front(std::vector<std::byte>& buffer, std::size_t n) {
 
 void release(std::vector<std::byte>& buffer) { std::vector<std::byte>().swap(buffer); }
 
+// "what: 1045 Access denied ..." for the log; the server's words, never auth data.
+std::string describe_refusal(std::string_view what, const codec::DecodeResult<codec::ErrPacket>& err) {
+    std::string note(what);
+    if (err.ok()) note += ": " + std::to_string(err.value.code) + " " + std::string(err.value.message);
+    return note;
+}
+
 std::string seconds_text(std::chrono::milliseconds d) {
     auto ms = d.count();
     if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
@@ -71,6 +78,20 @@ void Session::close_client_side(Actions& out) {
     if (!client_open_) return;
     client_open_ = false;
     out.close_client = true;
+}
+
+// One way both sides end: the reason (if none yet), both sockets, the phase.
+void Session::end_both(CloseReason reason, Actions& out) {
+    set_reason(reason);
+    close_client_side(out);
+    close_upstream_side(out);
+    enter(Phase::closed);
+}
+
+// The client side is gone already: close the server side and end.
+void Session::end_after_client(Actions& out) {
+    close_upstream_side(out);
+    enter(Phase::closed);
 }
 
 void Session::close_upstream_side(Actions& out) {
@@ -202,9 +223,7 @@ void Session::relay_greeting(Actions& out) {
         set_reason(CloseReason::upstream_closed);
         if (client_open_) codec::append_err(out.to_client, 0, er_tether_upstream, upstream_sql_state, "tether: " + note);
         out.note = std::move(note);
-        close_client_side(out);
-        close_upstream_side(out);
-        enter(Phase::closed);
+        end_both(CloseReason::upstream_closed, out);
     };
     if (packet.malformed()) return fail(std::string("malformed greeting from upstream: ") + std::string(packet.error));
     const auto& payload = packet.value.payload;
@@ -215,13 +234,8 @@ void Session::relay_greeting(Actions& out) {
         out.to_client.insert(out.to_client.end(), upstream_pending_.begin(),
                              upstream_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
         out.raise(SessionEvent::upstream_refused);
-        out.note = err.ok() ? "upstream refused the connection: " + std::to_string(err.value.code) + " " +
-                                  std::string(err.value.message)
-                            : std::string("upstream refused the connection");
-        set_reason(CloseReason::upstream_closed);
-        close_client_side(out);
-        close_upstream_side(out);
-        enter(Phase::closed);
+        out.note = describe_refusal("upstream refused the connection", err);
+        end_both(CloseReason::upstream_closed, out);
         return;
     }
     auto greeting = codec::decode_greeting(payload);
@@ -330,11 +344,8 @@ void Session::relay_auth_exchange(Actions& out) {
         auto packet = codec::decode_logical_packet(upstream_pending_, max_auth_packet);
         if (packet.need_more()) return;
         if (packet.malformed()) {
-            set_reason(CloseReason::handshake_failed);
             out.note = std::string("malformed packet from upstream during authentication: ") + std::string(packet.error);
-            close_client_side(out);
-            close_upstream_side(out);
-            enter(Phase::closed);
+            end_both(CloseReason::handshake_failed, out);
             return;
         }
         out.to_client.insert(out.to_client.end(), upstream_pending_.begin(),
@@ -370,13 +381,8 @@ void Session::relay_auth_exchange(Actions& out) {
         if (first == codec::err_header) {
             auto err = codec::decode_err(payload);
             out.raise(SessionEvent::auth_failed);
-            out.note = err.ok() ? "upstream refused the login: " + std::to_string(err.value.code) + " " +
-                                      std::string(err.value.message)
-                                : std::string("upstream refused the login");
-            set_reason(CloseReason::auth_failed);
-            close_client_side(out);
-            close_upstream_side(out);
-            enter(Phase::closed);
+            out.note = describe_refusal("upstream refused the login", err);
+            end_both(CloseReason::auth_failed, out);
             return;
         }
         // AuthSwitchRequest, AuthMoreData, a next factor: the client answers.
@@ -406,8 +412,7 @@ void Session::drive_finish(Actions& out) {
             if (decoded.ok()) greeting = std::move(decoded.value);
         }
         if (!greeting) {  // an ERR instead of a greeting, or garbage: nothing to finish
-            close_upstream_side(out);
-            enter(Phase::closed);
+            end_after_client(out);
             return;
         }
         erase_front(upstream_pending_, packet.consumed);
@@ -424,8 +429,7 @@ void Session::drive_finish(Actions& out) {
         auto packet = codec::decode_logical_packet(upstream_pending_, max_auth_packet);
         if (packet.need_more()) return;
         if (packet.malformed() || packet.value.payload.empty()) {
-            close_upstream_side(out);
-            enter(Phase::closed);
+            end_after_client(out);
             return;
         }
         erase_front(upstream_pending_, packet.consumed);
@@ -433,13 +437,11 @@ void Session::drive_finish(Actions& out) {
         const auto next_seq = static_cast<std::uint8_t>(packet.value.last_sequence_id + 1);
         switch (std::to_integer<std::uint8_t>(payload[0])) {
             case codec::err_header:  // the expected 1045: a complete, refused login
-                close_upstream_side(out);
-                enter(Phase::closed);
+                end_after_client(out);
                 return;
             case codec::ok_header:  // a real login that needed no secret: leave politely
                 codec::append_com_quit(out.to_upstream);
-                close_upstream_side(out);
-                enter(Phase::closed);
+                end_after_client(out);
                 return;
             case codec::auth_switch_header: {
                 codec::append_packet(out.to_upstream, next_seq, {});
@@ -454,8 +456,7 @@ void Session::drive_finish(Actions& out) {
                 break;
             }
             default:
-                close_upstream_side(out);
-                enter(Phase::closed);
+                end_after_client(out);
                 return;
         }
     }
@@ -467,13 +468,11 @@ void Session::on_client_closed(Actions& out) {
         case Phase::command:
             set_reason(tracker_.quit_sent() ? CloseReason::client_quit : CloseReason::client_closed);
             if (upstream_open_ && !tracker_.quit_sent() && tracker_.idle()) codec::append_com_quit(out.to_upstream);
-            close_upstream_side(out);
-            enter(Phase::closed);
+            end_after_client(out);
             return;
         case Phase::relaying:
             set_reason(CloseReason::client_closed);
-            close_upstream_side(out);
-            enter(Phase::closed);
+            end_after_client(out);
             return;
         case Phase::connecting:
         case Phase::awaiting_greeting:
@@ -522,15 +521,10 @@ void Session::close(CloseReason reason, Actions& out) {
         case Phase::command:
             set_reason(reason);
             if (upstream_open_ && tracker_.idle() && !tracker_.quit_sent()) codec::append_com_quit(out.to_upstream);
-            close_client_side(out);
-            close_upstream_side(out);
-            enter(Phase::closed);
+            end_both(reason, out);
             return;
         case Phase::relaying:
-            set_reason(reason);
-            close_client_side(out);
-            close_upstream_side(out);
-            enter(Phase::closed);
+            end_both(reason, out);
             return;
         case Phase::finishing_upstream:
         case Phase::closed:
@@ -560,9 +554,7 @@ void Session::on_tick(Clock::time_point now, Actions& out) {
                                    seconds_text(config_.handshake_timeout);
                 if (client_open_) codec::append_err(out.to_client, 0, er_tether_upstream, upstream_sql_state, "tether: " + note);
                 out.note = std::move(note);
-                close_client_side(out);
-                close_upstream_side(out);
-                enter(Phase::closed);
+                end_both(CloseReason::upstream_unreachable, out);
             }
             return;
         case Phase::awaiting_login:

@@ -107,6 +107,8 @@ private:
     void drive_finish(Actions& out);
     void close_client_side(Actions& out);
     void close_upstream_side(Actions& out);
+    void end_both(CloseReason reason, Actions& out);
+    void end_after_client(Actions& out);
     void fail_handshake(CloseReason reason, std::string note, Actions& out);
     void track_after_auth(codec::Bytes rest, Clock::time_point now, Actions& out, bool from_client);
     void check_tracker(Actions& out);
