@@ -10,52 +10,17 @@
 #include <unistd.h>
 #include <vector>
 
+#include "command_line_run.hpp"
 #include "tether/config/config.hpp"
-
-extern char** environ;
 
 using namespace std::chrono_literals;
 using tether::config::Config;
 using tether::config::parse_command_line;
 
+using namespace tether::config::test;
+
 namespace {
 
-// Clears every TETHER_* variable, so the tests do not depend on the caller's environment.
-void clear_tether_env() {
-    std::vector<std::string> names;
-    for (char** e = environ; *e != nullptr; ++e) {
-        std::string_view entry(*e);
-        if (entry.starts_with("TETHER_")) names.emplace_back(entry.substr(0, entry.find('=')));
-    }
-    for (const auto& name : names) unsetenv(name.c_str());
-}
-
-// What one parse_command_line call returned and printed.
-struct Run {
-    std::variant<Config, int> result;
-    std::string out;
-    std::string err;
-
-    [[nodiscard]] bool ok() const { return std::holds_alternative<Config>(result); }
-    [[nodiscard]] const Config& config() const { return std::get<Config>(result); }
-    [[nodiscard]] int status() const { return std::holds_alternative<int>(result) ? std::get<int>(result) : -1; }
-};
-
-Run run(std::vector<std::string> args) {
-    args.insert(args.begin(), "tether");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    std::ostringstream out;
-    std::ostringstream err;
-    auto* old_out = std::cout.rdbuf(out.rdbuf());
-    auto* old_err = std::cerr.rdbuf(err.rdbuf());
-    auto result = parse_command_line(static_cast<int>(args.size()), argv.data());
-    std::cout.rdbuf(old_out);
-    std::cerr.rdbuf(old_err);
-    return Run{std::move(result), out.str(), err.str()};
-}
 
 // Runs with --upstream db:3306 and the given extra arguments.
 Run run_with(std::vector<std::string> extra) {
@@ -63,18 +28,7 @@ Run run_with(std::vector<std::string> extra) {
     return run(std::move(extra));
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
-// Sets a variable for the length of one test.
-struct ScopedEnv {
-    std::string name;
-    ScopedEnv(std::string n, const char* value) : name(std::move(n)) { setenv(name.c_str(), value, 1); }
-    ~ScopedEnv() { unsetenv(name.c_str()); }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-};
 
 using Strings = std::vector<std::string>;
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "exposition.hpp"
 #include "tether/metrics/metrics.hpp"
 
 using namespace std::chrono_literals;
@@ -18,43 +19,10 @@ using tether::session::all_close_reasons;
 using tether::session::close_reason_name;
 using tether::session::CloseReason;
 
+using namespace tether::metrics::test;
+
 namespace {
 
-MetricsConfig config_with(std::chrono::seconds linger, std::size_t max_client_labels = 100) {
-    MetricsConfig config;
-    config.max_client_labels = max_client_labels;
-    config.series_linger = linger;
-    config.version = "9.8.7-test";
-    return config;
-}
-
-// The sample lines of the exposition (no # HELP / # TYPE).
-std::vector<std::string> sample_lines(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        if (!line.empty() && line[0] != '#') lines.push_back(line);
-    }
-    return lines;
-}
-
-// The value of the sample whose name and labels are exactly `series`, or nullopt.
-std::optional<double> sample(const std::string& text, const std::string& series) {
-    for (const auto& line : sample_lines(text)) {
-        if (line.size() > series.size() && line.starts_with(series) && line[series.size()] == ' ') {
-            return std::stod(line.substr(series.size() + 1));
-        }
-    }
-    return std::nullopt;
-}
-
-// Whether any sample line starts with `prefix` (a metric name plus "{", say).
-bool any_sample(const std::string& text, const std::string& prefix) {
-    for (const auto& line : sample_lines(text)) {
-        if (line.starts_with(prefix)) return true;
-    }
-    return false;
-}
 
 const Clock::time_point t0 = Clock::time_point{} + 1'000'000s;
 
