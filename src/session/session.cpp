@@ -211,7 +211,12 @@ void Session::check_tracker(Actions& out) {
         return;
     }
     if (tracker_.user_changed()) {
-        if (auto changed = tracker_.take_changed_user()) login_ = std::move(*changed);
+        if (auto changed = tracker_.take_changed_user()) {
+            // Drivers often send no connection attributes with COM_CHANGE_USER
+            // (mysql2 does not): the app is still the one that logged in.
+            if (changed->attributes.empty() && login_) changed->attributes = std::move(login_->attributes);
+            login_ = std::move(*changed);
+        }
         out.raise(SessionEvent::reattributed);
     }
 }
