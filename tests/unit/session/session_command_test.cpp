@@ -162,6 +162,19 @@ TEST_CASE("session: COM_CHANGE_USER re-attributes the session") {
     }
 }
 
+TEST_CASE("session: COM_CHANGE_USER without attributes keeps the login's (mysql2 sends none)") {
+    Driver d;
+    log_in(d);  // program_name=billing
+    d.client(com_change_user("other", "tether_test", "mysql_native_password", {}));
+    d.upstream(Stream(1).ok(status::autocommit).bytes());
+    REQUIRE(d.saw(SessionEvent::reattributed));
+    CHECK(d.session().login()->user == "other");
+    REQUIRE(d.session().login()->attribute("program_name") != nullptr);
+    CHECK(*d.session().login()->attribute("program_name") == "billing");
+    REQUIRE(d.session().login()->attribute("_client_name") != nullptr);
+    CHECK(*d.session().login()->attribute("_client_name") == "libtest");
+}
+
 TEST_CASE("session: a refused COM_CHANGE_USER keeps the login") {
     Driver d;
     log_in(d);
