@@ -111,8 +111,8 @@ void Connection::on_read(Socket& from, ssize_t nread, const uv_buf_t* buf) {
 
 void Connection::apply(session::Actions& actions, codec::Bytes input, bool from_client) {
     if (actions.forward && !input.empty()) write(from_client ? upstream_ : client_, input);
-    if (!actions.to_client.empty()) write_owned(client_, actions.to_client);
-    if (!actions.to_upstream.empty()) write_owned(upstream_, actions.to_upstream);
+    if (!actions.to_client.empty()) write(client_, actions.to_client);
+    if (!actions.to_upstream.empty()) write(upstream_, actions.to_upstream);
     if (actions.events != session::SessionEvent::none || !actions.note.empty()) handle_events(actions);
     if (actions.connect_upstream) connect_upstream();
     if (actions.close_client) request_close(client_);
@@ -147,8 +147,6 @@ void Connection::write(Socket& to, codec::Bytes bytes) {
     }
     if (written < bytes.size()) queue_write(to, bytes, written);
 }
-
-void Connection::write_owned(Socket& to, std::vector<std::byte>& bytes) { write(to, bytes); }
 
 void Connection::queue_write(Socket& to, codec::Bytes bytes, std::size_t already_written) {
     auto* request = new WriteRequest;

@@ -156,25 +156,25 @@ void Proxy::on_accept(int status) {
 
 void Proxy::on_upstream_connected(Connection&) { metrics_.upstream_opened(); }
 
+// Readiness follows the latest evidence about the upstream, from real sessions
+// and probes alike; a probe runs only when none came for --readiness-interval.
+void Proxy::record_upstream(bool ok, std::string problem) {
+    upstream_ok_ = ok;
+    upstream_problem_ = std::move(problem);
+    last_upstream_evidence_ = now();
+}
+
 void Proxy::on_session_events(Connection& connection, session::Actions& actions) {
     using session::SessionEvent;
     const auto& s = connection.session();
     const std::string id = std::to_string(connection.id());
-    if (has(actions.events, SessionEvent::greeting)) {
-        upstream_ok_ = true;
-        upstream_problem_.clear();
-        last_upstream_evidence_ = now();
-    }
+    if (has(actions.events, SessionEvent::greeting)) record_upstream(true, {});
     if (has(actions.events, SessionEvent::upstream_refused)) {
         metrics_.upstream_refused();
-        upstream_ok_ = false;
-        upstream_problem_ = actions.note;
-        last_upstream_evidence_ = now();
+        record_upstream(false, actions.note);
     }
     if (s.phase() == session::Phase::closed && s.close_reason() == session::CloseReason::upstream_unreachable) {
-        upstream_ok_ = false;
-        upstream_problem_ = actions.note;
-        last_upstream_evidence_ = now();
+        record_upstream(false, actions.note);
     }
     if (connection.is_probe()) {
         if (!actions.note.empty()) probe_note_ = actions.note;
@@ -279,8 +279,7 @@ void Proxy::on_connection_finished(Connection* connection) {
     if (connection->is_probe()) {
         probe_ = nullptr;
         if (s.upstream_thread_id() == 0) {  // no greeting: the server is not there for us
-            upstream_ok_ = false;
-            upstream_problem_ = probe_note_.empty() ? "upstream sent no greeting" : probe_note_;
+            record_upstream(false, probe_note_.empty() ? "upstream sent no greeting" : probe_note_);
         }
         probe_note_.clear();
         delete connection;

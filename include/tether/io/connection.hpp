@@ -72,7 +72,6 @@ private:
     void apply(session::Actions& actions, codec::Bytes input, bool from_client);
     void handle_events(session::Actions& actions);
     void write(Socket& to, codec::Bytes bytes);
-    void write_owned(Socket& to, std::vector<std::byte>& bytes);
     void queue_write(Socket& to, codec::Bytes bytes, std::size_t already_written);
     void close_socket(Socket& socket);
     void request_close(Socket& socket);

@@ -70,6 +70,7 @@ private:
     void on_tick();
     void start_probe();
     void maybe_stop();
+    void record_upstream(bool ok, std::string problem);
     void scan_sessions(session::Clock::time_point now);  // the janitor's leak scan and idle policies (janitor.cpp)
     void log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict);
     static void accept_cb(uv_stream_t* server, int status);
