@@ -5,7 +5,7 @@ A small TCP relay: listens on a loopback port, connects every accepted client to
 server, relays both directions and records each chunk exactly as recv() returned it, in arrival
 order, with its direction. The first accepted connection is recorded (later ones, e.g. a driver's
 second connection, are relayed but not recorded). The file it writes follows the fixture format of
-../shared/fixtures/mysql ('#' comment lines with provenance, then hex), except that every chunk is
+tests/fixtures/mysql ('#' comment lines with provenance, then hex), except that every chunk is
 on its own line, prefixed with `C ` (client -> server) or `S ` (server -> client).
 
 Usage:
