@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "tether/util/utf8.hpp"
+
 namespace tether::log {
 
 namespace {
@@ -34,29 +36,48 @@ void append_timestamp(std::string& out) {
     out += buffer;
 }
 
+// A JSON string: quotes, backslashes and control characters escaped, and
+// every ill-formed UTF-8 sequence (client attributes are arbitrary bytes)
+// replaced by U+FFFD, so each line parses with a strict JSON reader.
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
-    for (char c : s) {
+    std::size_t at = 0;
+    while (at < s.size()) {
+        const char c = s[at];
         const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80) {
+            const utf8::Step step = utf8::next(s.substr(at));
+            if (step.valid) {
+                out.append(s.substr(at, step.length));
+            } else {
+                out += utf8::replacement;
+            }
+            at += step.length;
+            continue;
+        }
         if (c == '"' || c == '\\') {
             out += '\\';
             out += c;
-        } else if (u < 0x20) {
+        } else if (u < 0x20 || u == 0x7f) {
             char esc[8];
             std::snprintf(esc, sizeof esc, "\\u%04x", u);
             out += esc;
         } else {
             out += c;
         }
+        ++at;
     }
     out += '"';
 }
 
-// Text values with spaces or quotes are quoted so a line stays parseable as key=value.
+// Text values with spaces or quotes are quoted so a line stays parseable as
+// key=value; control characters and ill-formed UTF-8 never reach the line raw.
 void append_text_value(std::string& out, std::string_view s) {
     const bool plain = !s.empty() && s.find_first_of(" \"=\t\n\r") == std::string_view::npos;
     if (plain) {
-        for (char c : s) out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+        std::string valid;
+        utf8::append_replacing_invalid(valid, s);
+        for (char c : valid) out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
     } else {
         append_json_string(out, s);
     }
@@ -85,10 +106,10 @@ void configure(Level minimum, Format format) {
 
 bool enabled(Level level) { return level >= minimum_level; }
 
-void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+std::string format_line(Level level, Format format, std::string_view event, std::initializer_list<Field> fields) {
     std::string line;
     line.reserve(256);
-    if (output_format == Format::json) {
+    if (format == Format::json) {
         line += "{\"ts\":\"";
         append_timestamp(line);
         line += "\",\"level\":\"";
@@ -116,6 +137,11 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
         }
         line += '\n';
     }
+    return line;
+}
+
+void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+    const std::string line = format_line(level, output_format, event, fields);
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

@@ -21,6 +21,9 @@ using Field = std::pair<std::string_view, std::string>;
 
 // `event` is a stable snake_case name (e.g. "session_closed"); fields follow
 // in the order given.
+// One line, newline included. JSON lines are valid UTF-8 whatever the fields
+// hold (ill-formed sequences become U+FFFD); text lines too.
+std::string format_line(Level level, Format format, std::string_view event, std::initializer_list<Field> fields);
 void write(Level level, std::string_view event, std::initializer_list<Field> fields);
 
 inline void debug(std::string_view event, std::initializer_list<Field> fields) {
