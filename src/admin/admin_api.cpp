@@ -150,15 +150,20 @@ HttpResponse bad_request(const std::string& why) {
     return r;
 }
 
-std::string serialize(const HttpResponse& response, bool keep_alive) {
+std::string serialize_head(const HttpResponse& response, bool keep_alive) {
     std::string out;
-    out.reserve(response.body.size() + 256);
+    out.reserve(256);
     out += "HTTP/1.1 " + std::to_string(response.status) + " " + reason_phrase(response.status) + "\r\n";
     out += "Content-Type: " + response.content_type + "\r\n";
     out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
     for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
     out += (keep_alive && !response.close) ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
     out += "\r\n";
+    return out;
+}
+
+std::string serialize(const HttpResponse& response, bool keep_alive) {
+    std::string out = serialize_head(response, keep_alive);
     out += response.body;
     return out;
 }

@@ -72,6 +72,10 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string upstream_keepalive = "30s";
     std::string admin_users;
     std::string shutdown_grace = "30s";
+    // Longer than any usual scrape interval (15-60 s): a Prometheus keep-alive
+    // connection completes a request every interval and is never cut.
+    std::string admin_idle_timeout = "90s";
+    std::string admin_max_connections = "64";
     // Counts are read as text and parsed here in base 10: CLI11's own
     // conversion reads "010" as octal and clamps values past the type's range.
     std::string max_client_labels = "100";
@@ -123,6 +127,10 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     app.add_flag("--connections-require-token", config.connections_require_token,
                  "GET /connections also needs the token (on a non-loopback admin listener)")
         ->envname("TETHER_CONNECTIONS_REQUIRE_TOKEN");
+    flag("--admin-idle-timeout", admin_idle_timeout,
+         "An admin connection that completes no request for this long is closed");
+    flag("--admin-max-connections", admin_max_connections,
+         "Admin connections open at once; more are answered 503 and closed (keeps descriptors for MySQL clients)");
     flag("--shutdown-grace", shutdown_grace,
          "On SIGTERM, how long open sessions may keep working before they are closed");
     flag("--log-format", config.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
@@ -146,6 +154,9 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
         config.client_keepalive = duration_flag("--client-keepalive", client_keepalive);
         config.upstream_keepalive = duration_flag("--upstream-keepalive", upstream_keepalive);
         config.shutdown_grace = duration_flag("--shutdown-grace", shutdown_grace);
+        config.admin_idle_timeout = duration_flag("--admin-idle-timeout", admin_idle_timeout);
+        if (config.admin_idle_timeout.count() == 0) throw BadFlag{"--admin-idle-timeout: must be more than 0"};
+        config.admin_max_connections = count_flag("--admin-max-connections", admin_max_connections, 1, 10000);
         if (config.leak_idle_threshold.count() == 0) throw BadFlag{"--leak-idle-threshold: must be more than 0"};
         if (config.leak_report_interval.count() == 0) throw BadFlag{"--leak-report-interval: must be more than 0"};
         for (auto [name, value] : {std::pair{"--client-keepalive", config.client_keepalive},

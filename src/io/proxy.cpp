@@ -106,7 +106,10 @@ bool Proxy::start() {
     access.listener_loopback = config_.admin.is_loopback();
     access.token = config_.admin_token;
     access.connections_require_token = config_.connections_require_token;
-    rc = admin_.start(config_.admin, std::move(access));
+    AdminLimits admin_limits;
+    admin_limits.idle_timeout = config_.admin_idle_timeout;
+    admin_limits.max_connections = config_.admin_max_connections;
+    rc = admin_.start(config_.admin, std::move(access), admin_limits);
     if (rc != 0) {
         log::error("admin_listen_failed", {{"admin", config_.admin.text}, {"error", uv_strerror(rc)}});
         return false;

@@ -161,3 +161,32 @@ def test_concurrent_scrapes(tether):
     for th in threads:
         th.join(30)
     assert not errors, errors[:3]
+
+
+def test_head_answers_headers_with_the_body_length_and_no_body(tether):
+    """HEAD gets GET's head (Content-Length of the body it would get) and nothing after it: the
+    next response on the same keep-alive connection starts right after the blank line."""
+    import socket
+    t = tether()
+    s = socket.create_connection((t.host, t.admin_port), timeout=5)
+    try:
+        s.sendall(b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    finally:
+        s.close()
+    parts = raw.split(b"\r\n\r\n")
+    assert len(parts) == 4 and parts[3] == b"ok\n", raw
+    metrics_head, healthz_head, get_head = parts[0], parts[1], parts[2]
+    assert metrics_head.startswith(b"HTTP/1.1 200 OK\r\n"), raw
+    length = int(dict(line.split(b": ", 1) for line in metrics_head.split(b"\r\n")[1:])[b"Content-Length"])
+    body = t.http("GET", "/metrics")[2]
+    assert abs(length - len(body)) < len(body) // 4, (length, len(body))
+    assert healthz_head.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nContent-Length: 3" in healthz_head, raw
+    assert get_head.startswith(b"HTTP/1.1 200 OK\r\n"), raw

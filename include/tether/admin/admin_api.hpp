@@ -63,7 +63,11 @@ HttpResponse handle_admin_request(const HttpRequest& request, ProxyView& proxy, 
 // 400 for a request the parser rejected; the connection closes after it.
 HttpResponse bad_request(const std::string& why);
 
-// Status line, headers and body, ready for the socket.
+// The status line and headers, up to and including the blank line. Content-Length
+// is the body's size, also when the body is not sent (the answer to HEAD is the
+// head alone: the I/O layer writes the body only for other methods).
+std::string serialize_head(const HttpResponse& response, bool keep_alive);
+// Head and body in one string (responses written whole, and tests).
 std::string serialize(const HttpResponse& response, bool keep_alive);
 
 std::string connections_json(const std::vector<ConnectionInfo>& connections);

@@ -35,6 +35,8 @@ struct Config {
     std::vector<std::string> admin_users;
     std::string admin_token;
     bool connections_require_token = false;
+    std::chrono::milliseconds admin_idle_timeout{90'000};
+    std::size_t admin_max_connections = 64;
     std::chrono::milliseconds shutdown_grace{30'000};
     std::string log_format = "text";
     std::string log_level = "info";

@@ -334,3 +334,21 @@ TEST_CASE("actions on a non-loopback listener need the bearer token") {
     CHECK(handle_admin_request(with_auth("POST", "/quitquitquit", "Bearer "), proxy, open_remote).status == 403);
     CHECK(proxy.drains == 1);
 }
+
+TEST_CASE("serialize_head is the head alone, with the body's Content-Length (what HEAD is answered with)") {
+    FakeProxy proxy;
+    const auto r = handle_admin_request(request("HEAD", "/metrics"), proxy, loopback);
+    const std::string head = serialize_head(r, true);
+    CHECK(head ==
+          "HTTP/1.1 200 OK\r\n"
+          "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+          "Content-Length: " + std::to_string(proxy.metrics.size()) + "\r\n"
+          "Connection: keep-alive\r\n"
+          "\r\n");
+    CHECK(serialize(r, true) == head + proxy.metrics);
+    // A body that itself holds a blank line does not confuse anything.
+    HttpResponse tricky;
+    tricky.body = "a\r\n\r\nb";
+    CHECK(serialize_head(tricky, false).find("Content-Length: 6\r\n") != std::string::npos);
+    CHECK(serialize(tricky, false).ends_with("\r\n\r\na\r\n\r\nb"));
+}
