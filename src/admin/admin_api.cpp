@@ -48,9 +48,20 @@ HttpResponse get_readyz(const HttpRequest&, ProxyView& proxy, std::uint64_t) {
     return text(503, "not ready: " + proxy.not_ready_reason() + "\n");
 }
 
-HttpResponse get_connections(const HttpRequest&, ProxyView& proxy, std::uint64_t) {
-    HttpResponse r = text(200, connections_json(proxy.connections()));
+// The array stays what it always was; how many matched and whether the limit
+// cut them is in headers, so existing readers keep working.
+HttpResponse get_connections(const HttpRequest& request, ProxyView& proxy, std::uint64_t) {
+    const std::string_view target = request.target;
+    const auto mark = target.find('?');
+    const std::string_view query = mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
+    std::string error;
+    const auto parsed = parse_connection_query(query, error);
+    if (!parsed) return text(400, "bad request: " + error + "\n");
+    const ConnectionPage page = proxy.connections(*parsed);
+    HttpResponse r = text(200, connections_json(page.rows));
     r.content_type = "application/json";
+    r.headers.emplace_back("X-Tether-Total", std::to_string(page.total));
+    r.headers.emplace_back("X-Tether-Truncated", page.rows.size() < page.total ? "true" : "false");
     return r;
 }
 

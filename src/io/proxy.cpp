@@ -363,42 +363,7 @@ std::string Proxy::not_ready_reason() {
 
 std::string Proxy::metrics_text() { return metrics_.render(); }
 
-std::vector<admin::ConnectionInfo> Proxy::connections() {
-    std::vector<admin::ConnectionInfo> rows;
-    rows.reserve(connections_.size());
-    const auto t = now();
-    for (const auto& [id, c] : connections_) {
-        const auto& s = c->session();
-        admin::ConnectionInfo row;
-        row.id = id;
-        if (c->labels() != nullptr) {
-            row.client = c->labels()->client;
-            row.user = c->labels()->user;
-        }
-        if (const codec::Login* login = s.login()) {
-            row.user = login->user;
-            row.database = login->database.value_or("");
-            row.attrs = login->attributes;
-        }
-        row.peer = c->peer_port() != 0 ? (c->peer().find(':') != std::string::npos ? "[" + c->peer() + "]" : c->peer()) +
-                                              ":" + std::to_string(c->peer_port())
-                                        : c->peer();
-        row.upstream_thread_id = s.upstream_thread_id();
-        if (s.phase() == session::Phase::command) {
-            row.state = s.command_in_flight() ? "query" : "idle";
-        } else {
-            row.state = std::string(session::phase_name(s.phase()));
-        }
-        row.age_seconds = seconds_between(s.started_at(), t);
-        row.idle_seconds = s.command_in_flight() ? 0 : seconds_between(s.last_activity(), t);
-        row.in_transaction = s.in_transaction();
-        row.bytes_from_client = c->bytes_from_client();
-        row.bytes_from_upstream = c->bytes_from_upstream();
-        rows.push_back(std::move(row));
-    }
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    return rows;
-}
+// Proxy::connections (GET /connections) lives in connection_listing.cpp.
 
 void Proxy::on_signal() {
     if (!shutting_down_) {

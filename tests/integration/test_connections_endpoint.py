@@ -96,3 +96,79 @@ def test_connection_in_flight_query_state(tether):
     wait_until(lambda: t.connection_by_thread(tid)["state"] == idle_state, 5,
                f"state back to {idle_state!r} after the query")
     conn.close()
+
+
+def test_connections_filters_and_limit_over_many_sessions(tether):
+    """?client= ?user= ?state= ?limit=: the lowest ids that match, sorted, with the matched total in
+    X-Tether-Total and X-Tether-Truncated saying whether the limit cut it."""
+    import json
+    import threading
+    t = tether(log_level="info")
+    conns, errors, lock = [], [], threading.Lock()
+
+    def open_some(n, **kw):
+        for _ in range(n):
+            try:
+                c = t.connect(connect_timeout=30, **kw)
+                with lock:
+                    conns.append(c)
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+
+    threads = [threading.Thread(target=open_some, args=(22,), kwargs={"program_name": "alpha"}) for _ in range(5)]
+    threads += [threading.Thread(target=open_some, args=(14,),
+                                 kwargs={"program_name": "beta", "user": "other", "password": "otherpw"})
+                for _ in range(5)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    busy = None
+    try:
+        assert not errors, errors[:3]
+        assert len(conns) == 180
+
+        def get(query):
+            status, headers, body = t.http("GET", "/connections" + query)
+            assert status == 200, (query, status, body[:200])
+            rows = json.loads(body)
+            return rows, int(headers["x-tether-total"]), headers["x-tether-truncated"]
+
+        rows, total, cut = get("")
+        assert (len(rows), total, cut) == (180, 180, "false")
+        ids = [r["id"] for r in rows]
+        assert ids == sorted(ids)
+
+        rows, total, cut = get("?limit=50")
+        assert (len(rows), total, cut) == (50, 180, "true")
+        assert [r["id"] for r in rows] == ids[:50], "the limit keeps the lowest ids, in order"
+
+        rows, total, cut = get("?client=alpha")
+        assert (len(rows), total, cut) == (110, 110, "false")
+        assert {r["client"] for r in rows} == {"alpha"} and {r["user"] for r in rows} == {"app"}
+
+        rows, total, cut = get("?user=other&limit=10")
+        assert (len(rows), total, cut) == (10, 70, "true")
+        assert {r["client"] for r in rows} == {"beta"}
+
+        rows, total, _ = get("?client=beta&user=app")
+        assert (rows, total) == ([], 0)
+        rows, total, _ = get("?state=idle")
+        assert total == 180
+
+        # A session with a query running is "query", and only it.
+        busy = threading.Thread(target=lambda: conns[0].cursor().execute("SELECT SLEEP(2)"))
+        busy.start()
+        rows = wait_until(lambda: get("?state=query")[0], 2, "one session in state query")
+        assert len(rows) == 1 and rows[0]["state"] == "query"
+        assert get("?state=idle")[1] == 179
+
+        for query, why in (("?limit=0", "limit"), ("?limit=10001", "limit"), ("?state=busy", "state"),
+                           ("?sort=id", "unknown parameter"), ("?client=a&client=b", "twice")):
+            status, _, body = t.http("GET", "/connections" + query)
+            assert status == 400 and why.encode() in body, (query, status, body)
+    finally:
+        if busy is not None:
+            busy.join(10)
+        for c in conns:
+            c.close()

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tether/admin/connection_query.hpp"
 #include "tether/admin/http_request_parser.hpp"
 
 namespace tether::admin {
@@ -27,6 +28,13 @@ struct ConnectionInfo {
     std::vector<std::pair<std::string, std::string>> attrs;
 };
 
+// The rows of one GET /connections answer: the matching sessions with the
+// lowest ids, at most the query's limit, sorted by id.
+struct ConnectionPage {
+    std::vector<ConnectionInfo> rows;
+    std::size_t total = 0;  // sessions that matched, before the limit
+};
+
 // What the admin endpoints read from the running proxy; the I/O layer implements it.
 class ProxyView {
 public:
@@ -34,7 +42,8 @@ public:
     virtual std::string metrics_text() = 0;
     virtual bool ready() = 0;
     virtual std::string not_ready_reason() = 0;
-    virtual std::vector<ConnectionInfo> connections() = 0;
+    // Filters before building rows, so a narrow query over many sessions stays cheap.
+    virtual ConnectionPage connections(const ConnectionQuery& query) = 0;
     // Closes one session (reason admin); false when there is no such session.
     virtual bool close_connection(std::uint64_t id) = 0;
     // Starts the graceful shutdown (as SIGTERM does).

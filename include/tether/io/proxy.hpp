@@ -62,7 +62,7 @@ public:
     std::string metrics_text() override;
     bool ready() override;
     std::string not_ready_reason() override;
-    std::vector<admin::ConnectionInfo> connections() override;
+    admin::ConnectionPage connections(const admin::ConnectionQuery& query) override;  // connection_listing.cpp
     bool close_connection(std::uint64_t id) override;
 
 private:

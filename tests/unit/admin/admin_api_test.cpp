@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,12 @@ public:
     }
     bool ready() override { return is_ready; }
     std::string not_ready_reason() override { return reason; }
-    std::vector<ConnectionInfo> connections() override { return rows; }
+    std::optional<std::size_t> matched;  // what the fake reports as matched; rows.size() if unset
+    std::optional<ConnectionQuery> last_query;
+    ConnectionPage connections(const ConnectionQuery& query) override {
+        last_query = query;
+        return {rows, matched.value_or(rows.size())};
+    }
     bool close_connection(std::uint64_t id) override {
         closed.push_back(id);
         return id == 7;
