@@ -44,6 +44,7 @@ void Connection::start_probe() {
     session::Actions actions;
     session_.start(actions);
     session_.on_client_closed(actions);  // nobody is there: finish a refused login on our own
+    actions.note.clear();  // "client went away" is the probe's design, not news about the upstream
     apply(actions, {}, true);
 }
 

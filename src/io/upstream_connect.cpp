@@ -10,7 +10,8 @@ namespace tether::io {
 
 namespace {
 
-std::string uv_message(int status) { return std::string(uv_strerror(status)); }
+// "connection refused (ECONNREFUSED)": the words, and the name operators grep for.
+std::string uv_message(int status) { return std::string(uv_strerror(status)) + " (" + uv_err_name(status) + ")"; }
 
 }  // namespace
 

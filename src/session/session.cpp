@@ -417,6 +417,14 @@ void Session::drive_finish(Actions& out) {
             if (decoded.ok()) greeting = std::move(decoded.value);
         }
         if (!greeting) {  // an ERR instead of a greeting, or garbage: nothing to finish
+            // Still worth saying why: a readiness probe reports it.
+            if (packet.ok() && !packet.value.payload.empty() &&
+                std::to_integer<std::uint8_t>(packet.value.payload[0]) == codec::err_header) {
+                out.raise(SessionEvent::upstream_refused);
+                out.note = describe_refusal("upstream refused the connection", codec::decode_err(packet.value.payload));
+            } else {
+                out.note = "malformed greeting from upstream";
+            }
             end_after_client(out);
             return;
         }
@@ -510,6 +518,9 @@ void Session::on_upstream_closed(Actions& out) {
             }
             break;
         case Phase::finishing_upstream:
+            if (!greeting_) out.note = "upstream " + config_.upstream_name + " closed the connection before its greeting";
+            enter(Phase::closed);
+            return;
         case Phase::closed:
             enter(Phase::closed);
             return;
@@ -572,6 +583,10 @@ void Session::on_tick(Clock::time_point now, Actions& out) {
             return;
         case Phase::finishing_upstream:
             if (now > finish_deadline_) {
+                if (!greeting_) {
+                    out.note = "upstream " + config_.upstream_name + " sent no greeting within " +
+                               seconds_text(config_.handshake_timeout);
+                }
                 close_upstream_side(out);
                 enter(Phase::closed);
             }

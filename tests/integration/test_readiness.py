@@ -1,0 +1,70 @@
+"""/readyz names the upstream's real problem (refused connect, a full server, no greeting), never the
+readiness probe's own client-side note ("client went away during the handshake")."""
+import socket
+
+import pymysql
+
+from helpers import wait_until
+from mariadb_server import free_port
+
+
+def readyz(t):
+    status, _, body = t.http("GET", "/readyz", timeout=2)
+    return status, body.decode(errors="replace")
+
+
+def wait_not_ready(t, needle, timeout=10):
+    def check():
+        status, body = readyz(t)
+        assert "client went away" not in body, body
+        return (status, body) if status == 503 and needle in body else None
+    return wait_until(check, timeout, f"/readyz 503 naming {needle!r}; last: {readyz(t)}")
+
+
+def test_readyz_names_a_refused_connect(tether):
+    dead = free_port()
+    t = tether(upstream=f"127.0.0.1:{dead}", readiness_interval="200ms", connect_timeout="2s")
+    _, body = wait_not_ready(t, f"cannot connect to upstream 127.0.0.1:{dead}")
+    assert "ECONNREFUSED" in body, body
+
+
+def test_readyz_names_the_servers_refusal_when_it_is_full(tether, mariadb):
+    """The first incident: every slot taken, the SUPER one too. The server then answers every new
+    connection with ERR 1040 instead of a greeting, and /readyz must say so. (With only the ordinary
+    slots full, MariaDB authenticates first and answers the probe's reserved user 1045, as usual:
+    the probe cannot tell, so tether stays ready.)"""
+    t = tether(readiness_interval="200ms")
+    t.wait_ready()
+    old = mariadb.sql("SELECT @@global.max_connections")[0][0]
+    held = []
+    try:
+        mariadb.sql("SET GLOBAL max_connections = 1")  # MariaDB raises it to its minimum, 10
+        for connect in (lambda: pymysql.connect(host="127.0.0.1", port=mariadb.port, user="app",
+                                                password="apppw", connect_timeout=5),
+                        mariadb.connect_root):  # root takes the extra slot kept for SUPER
+            for _ in range(40):
+                try:
+                    held.append(connect())
+                except pymysql.err.OperationalError as e:
+                    assert e.args[0] == 1040, e.args
+                    break
+            else:
+                raise AssertionError("the server never refused with 1040")
+        wait_not_ready(t, "upstream refused the connection: 1040")
+    finally:
+        for c in held:
+            c.close()
+        mariadb.sql(f"SET GLOBAL max_connections = {int(old)}")
+    wait_until(lambda: readyz(t)[0] == 200, 10, "/readyz 200 once the server has room again")
+
+
+def test_readyz_names_an_upstream_that_never_greets(tether):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # accepts (in the kernel) and never says a word
+    port = silent.getsockname()[1]
+    try:
+        t = tether(upstream=f"127.0.0.1:{port}", readiness_interval="200ms", handshake_timeout="1s")
+        wait_not_ready(t, f"upstream 127.0.0.1:{port} sent no greeting within 1s")
+    finally:
+        silent.close()
