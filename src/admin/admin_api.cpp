@@ -1,7 +1,12 @@
 // Admin endpoints: /metrics, /healthz, /readyz, /connections (see admin_api.hpp).
 #include "tether/admin/admin_api.hpp"
 
-#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include "tether/util/json_string.hpp"
 
 namespace tether::admin {
 
@@ -179,29 +184,86 @@ std::string serialize(const HttpResponse& response, bool keep_alive) {
     return out;
 }
 
-std::string connections_json(const std::vector<ConnectionInfo>& connections) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& c : connections) {
-        nlohmann::json attrs = nlohmann::json::object();
-        for (const auto& [k, v] : c.attrs) attrs[k] = v;
-        rows.push_back({
-            {"id", c.id},
-            {"client", c.client},
-            {"user", c.user},
-            {"database", c.database},
-            {"peer", c.peer},
-            {"upstream_thread_id", c.upstream_thread_id},
-            {"state", c.state},
-            {"age_seconds", c.age_seconds},
-            {"idle_seconds", c.idle_seconds},
-            {"in_transaction", c.in_transaction},
-            {"bytes_from_client", c.bytes_from_client},
-            {"bytes_from_upstream", c.bytes_from_upstream},
-            {"attrs", std::move(attrs)},
-        });
+namespace {
+
+void append_number(std::string& out, std::uint64_t n) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, r.ptr);
+}
+
+void append_number(std::string& out, double d) {
+    if (!std::isfinite(d)) d = 0;  // JSON has no NaN or infinity
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest form that reads back the same
+    out.append(buf, r.ptr);
+}
+
+void append_field(std::string& out, std::string_view key, std::string_view value) {
+    out += ",\"";
+    out += key;
+    out += "\":";
+    json::append_string(out, value);
+}
+
+// Attributes are a JSON object: a key a client sent twice appears once (the
+// first), as a JSON reader would otherwise keep only one of them anyway.
+void append_attrs(std::string& out, const std::vector<std::pair<std::string, std::string>>& attrs) {
+    out += "{";
+    std::set<std::string_view> seen;  // only for many attributes; a few are compared in place
+    const bool many = attrs.size() > 16;
+    bool first = true;
+    for (std::size_t i = 0; i < attrs.size(); ++i) {
+        const auto& [k, v] = attrs[i];
+        if (many ? !seen.insert(k).second
+                 : std::any_of(attrs.begin(), attrs.begin() + static_cast<std::ptrdiff_t>(i),
+                               [&](const auto& earlier) { return earlier.first == k; })) {
+            continue;
+        }
+        if (!first) out += ',';
+        first = false;
+        json::append_string(out, k);
+        out += ':';
+        json::append_string(out, v);
     }
-    // Replace invalid UTF-8 from client-supplied attributes instead of throwing.
-    return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    out += "}";
+}
+
+}  // namespace
+
+// Written directly rather than through a JSON tree: this runs on the loop every
+// proxied query waits on, and a tree of 10,000 rows took ~0.2 s to build and dump.
+std::string connections_json(const std::vector<ConnectionInfo>& connections) {
+    std::string out;
+    out.reserve(connections.size() * 400 + 2);
+    out += '[';
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+        const auto& c = connections[i];
+        if (i != 0) out += ',';
+        out += "{\"id\":";
+        append_number(out, c.id);
+        append_field(out, "client", c.client);
+        append_field(out, "user", c.user);
+        append_field(out, "database", c.database);
+        append_field(out, "peer", c.peer);
+        out += ",\"upstream_thread_id\":";
+        append_number(out, static_cast<std::uint64_t>(c.upstream_thread_id));
+        append_field(out, "state", c.state);
+        out += ",\"age_seconds\":";
+        append_number(out, c.age_seconds);
+        out += ",\"idle_seconds\":";
+        append_number(out, c.idle_seconds);
+        out += c.in_transaction ? ",\"in_transaction\":true" : ",\"in_transaction\":false";
+        out += ",\"bytes_from_client\":";
+        append_number(out, c.bytes_from_client);
+        out += ",\"bytes_from_upstream\":";
+        append_number(out, c.bytes_from_upstream);
+        out += ",\"attrs\":";
+        append_attrs(out, c.attrs);
+        out += '}';
+    }
+    out += "]\n";
+    return out;
 }
 
 }  // namespace tether::admin

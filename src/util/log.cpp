@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "tether/util/json_string.hpp"
 #include "tether/util/utf8.hpp"
 
 namespace tether::log {
@@ -36,39 +37,7 @@ void append_timestamp(std::string& out) {
     out += buffer;
 }
 
-// A JSON string: quotes, backslashes and control characters escaped, and
-// every ill-formed UTF-8 sequence (client attributes are arbitrary bytes)
-// replaced by U+FFFD, so each line parses with a strict JSON reader.
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    std::size_t at = 0;
-    while (at < s.size()) {
-        const char c = s[at];
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x80) {
-            const utf8::Step step = utf8::next(s.substr(at));
-            if (step.valid) {
-                out.append(s.substr(at, step.length));
-            } else {
-                out += utf8::replacement;
-            }
-            at += step.length;
-            continue;
-        }
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20 || u == 0x7f) {
-            char esc[8];
-            std::snprintf(esc, sizeof esc, "\\u%04x", u);
-            out += esc;
-        } else {
-            out += c;
-        }
-        ++at;
-    }
-    out += '"';
-}
+void append_json_string(std::string& out, std::string_view s) { json::append_string(out, s); }
 
 // Text values with spaces or quotes are quoted so a line stays parseable as
 // key=value; control characters and ill-formed UTF-8 never reach the line raw.

@@ -358,3 +358,24 @@ TEST_CASE("serialize_head is the head alone, with the body's Content-Length (wha
     CHECK(serialize_head(tricky, false).find("Content-Length: 6\r\n") != std::string::npos);
     CHECK(serialize(tricky, false).ends_with("\r\n\r\na\r\n\r\nb"));
 }
+
+TEST_CASE("connections_json escapes control characters, keeps a repeated attribute once, and stays valid JSON") {
+    auto c = sample_connection();
+    c.attrs = {{"program_name", "first"}, {"_os", "a\"b\\c\n\x01"}, {"program_name", "second"}};
+    c.database = std::string("d\0b", 3);
+    const std::string text = connections_json({c, c});
+    const auto json = nlohmann::json::parse(text);
+    REQUIRE(json.size() == 2);
+    CHECK(json[0].at("attrs").size() == 2);
+    CHECK(json[0].at("attrs").at("program_name") == "first");
+    CHECK(json[0].at("attrs").at("_os") == "a\"b\\c\n\x01");
+    CHECK(json[0].at("database").get<std::string>() == std::string("d\0b", 3));
+    CHECK(json[1] == json[0]);
+    std::vector<std::pair<std::string, std::string>> many;
+    for (int i = 0; i < 40; ++i) many.emplace_back("k" + std::to_string(i % 20), std::to_string(i));
+    c.attrs = many;
+    const auto wide = nlohmann::json::parse(connections_json({c}));
+    CHECK(wide[0].at("attrs").size() == 20);
+    CHECK(wide[0].at("attrs").at("k3") == "3");
+    CHECK(connections_json({}) == "[]\n");
+}
