@@ -150,7 +150,8 @@ def markdown(res):
           f"oltp_point_select on 1 table of {m['table_size']:,} rows; churn with {m['churn_workers']} "
           f"client threads; {m['idle']} idle connections; HAProxy and nginx with {m['proxy_threads']} "
           f"thread/worker. Other work kept {m['others_busy_before_pct']}% of the CPUs busy before the run "
-          f"and {m['others_busy_after_pct']}% after it. Total {m['total_s']} s.",
+          f"and {m['others_busy_after_pct']}% after it. Total {m['total_s']} s"
+          f"{' (building and installing: ' + str(m['build_s']) + ' s)' if m.get('build_s') else ''}.",
           "", f"{name}: `{m['candidate']}`{version}", "",
           "Medians over rounds. `x direct` is the median of the per-round ratios path / direct "
           "(same round, same thread count), with their range over the rounds in brackets.", ""]

@@ -15,7 +15,7 @@ META = {
     "sysbench": "1.0.20", "paths": "direct tether", "rounds": "2", "duration_s": "4",
     "threads": "8", "churn_workers": "4", "idle": "1000", "proxy_threads": "1",
     "table_size": "10000", "ticks_per_s": "100", "server_baseline": "0",
-    "others_busy_before_pct": "0", "others_busy_after_pct": "0", "total_s": "60",
+    "others_busy_before_pct": "0", "others_busy_after_pct": "0", "total_s": "60", "build_s": "5",
 }
 RUN_HEADER = "kind round slot path threads seconds count rate p95_ms errors cpu_ticks server_left".split()
 IDLE_HEADER = "path requested held rss_before_kib rss_after_kib server_while_held server_left drain_s".split()
@@ -63,6 +63,7 @@ def test_ratios_are_taken_within_a_round_then_medianed(tmp_path):
     assert res["churn"]["tether"]["connections_per_s"]["ratio_to_direct"] == 0.5
     # (7000 - 5000) KiB over 1000 connections
     assert res["idle"]["tether"]["proxy_rss_bytes_per_idle_connection"] == 2048
+    assert "Total 60 s (building and installing: 5 s)." in md
     assert "| tether | 40,000 | 0.550 (0.50-0.60) |" in md
     assert "| tether | 22.50 | 100.0 |" in md
     assert "| tether | 3,750 | 0.500 | 1000 | 1000 | 2,048 | 0 |" in md
