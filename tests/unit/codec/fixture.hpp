@@ -1,4 +1,4 @@
-// Loads the MySQL wire fixtures (../shared/fixtures/mysql/*.hex) and the expectations written in their comments.
+// Loads the MySQL wire fixtures (tests/fixtures/mysql/*.hex) and the expectations written in their comments.
 #pragma once
 
 #include <cstddef>

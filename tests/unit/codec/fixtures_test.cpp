@@ -1,4 +1,4 @@
-// Every fixture in ../shared/fixtures/mysql decoded per its `kinds:` and checked against its `expect:` and `anomaly:` lines.
+// Every fixture in tests/fixtures/mysql decoded per its `kinds:` and checked against its `expect:` and `anomaly:` lines.
 #include <doctest/doctest.h>
 
 #include <cstdio>

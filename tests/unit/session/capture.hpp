@@ -33,7 +33,7 @@ std::string captures_dir();
 std::vector<std::string> capture_names();
 Capture load_capture(const std::string& name);
 
-// TETHER_FIXTURES: ../shared/fixtures/mysql. A fixture's bytes, comments skipped.
+// TETHER_FIXTURES: tests/fixtures/mysql. A fixture's bytes, comments skipped.
 std::string fixtures_dir();
 std::vector<std::byte> load_fixture_bytes(const std::string& name);
 

@@ -1,0 +1,119 @@
+"""bench/: the report's arithmetic on hand-made raw figures, and bench/run's argument checks
+(which run before it installs or starts anything, so these take well under a second)."""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RUN, REPORT = REPO / "bench" / "run", REPO / "bench" / "report.py"
+
+META = {
+    "date": "2026-01-01T00:00:00Z", "host": "2 cores", "candidate_name": "tether",
+    "candidate": "build/tether", "mariadb": "10.11", "haproxy": "2.6", "nginx": "1.22",
+    "sysbench": "1.0.20", "paths": "direct tether", "rounds": "2", "duration_s": "4",
+    "threads": "8", "churn_workers": "4", "idle": "1000", "proxy_threads": "1",
+    "table_size": "10000", "ticks_per_s": "100", "server_baseline": "0",
+    "others_busy_before_pct": "0", "others_busy_after_pct": "0", "total_s": "60", "build_s": "5",
+}
+RUN_HEADER = "kind round slot path threads seconds count rate p95_ms errors cpu_ticks server_left".split()
+IDLE_HEADER = "path requested held rss_before_kib rss_after_kib server_while_held server_left drain_s".split()
+
+
+def write_out(tmp_path, runs, idle):
+    def tsv(name, header, rows):
+        lines = ["\t".join(header)] + ["\t".join(str(v) for v in r) for r in rows]
+        (tmp_path / name).write_text("\n".join(lines) + "\n")
+    (tmp_path / "meta.tsv").write_text("".join(f"{k}\t{v}\n" for k, v in META.items()))
+    tsv("runs.tsv", RUN_HEADER, runs)
+    tsv("idle.tsv", IDLE_HEADER, idle)
+    rc = subprocess.run(["python3", str(REPORT), str(tmp_path)], timeout=30).returncode
+    return rc, json.loads((tmp_path / "results.json").read_text()), (tmp_path / "results.md").read_text()
+
+
+CLEAN_IDLE = [["direct", 1000, 1000, "", "", 1000, 0, 0.1],
+              ["tether", 1000, 1000, 5000, 7000, 1000, 0, 0.1]]
+
+
+def test_ratios_are_taken_within_a_round_then_medianed(tmp_path):
+    # The machine halves its speed in round 2: both paths drop, the per-round ratio stays 0.5 / 0.6.
+    runs = [
+        ["point_select", 1, 0, "direct", 8, 4, 400000, 100000, 0.30, 0, "", 0],
+        ["point_select", 1, 1, "tether", 8, 4, 200000, 50000, 0.45, 0, 400, 0],
+        ["point_select", 2, 0, "tether", 8, 4, 120000, 30000, 0.90, 0, 300, 0],
+        ["point_select", 2, 1, "direct", 8, 4, 200000, 50000, 0.60, 0, "", 0],
+        ["churn", 1, 0, "direct", 4, 4, 40000, 10000, "", 0, "", 0],
+        ["churn", 1, 1, "tether", 4, 4, 20000, 5000, "", 0, 200, 0],
+        ["churn", 2, 0, "tether", 4, 4, 10000, 2500, "", 0, 100, 0],
+        ["churn", 2, 1, "direct", 4, 4, 20000, 5000, "", 0, "", 0],
+    ]
+    rc, res, md = write_out(tmp_path, runs, CLEAN_IDLE)
+    assert rc == 0 and res["problems"] == []
+    qps = res["point_select"]["tether"]["8"]["queries_per_s"]
+    assert qps["per_round_ratio"] == [0.5, 0.6]
+    assert qps["ratio_to_direct"] == 0.55  # a ratio of the medians would be 40000 / 75000 = 0.53
+    assert (qps["ratio_min"], qps["ratio_max"]) == (0.5, 0.6)
+    assert res["point_select"]["tether"]["8"]["p95_ms"]["per_round_ratio"] == [1.5, 1.5]
+    # 400 ticks of 10 ms over 200,000 queries = 20 us; 300 over 120,000 = 25 us; median 22.5
+    assert res["point_select"]["tether"]["8"]["proxy_cpu_us_per_query"]["median"] == 22.5
+    assert res["point_select"]["direct"]["8"]["proxy_cpu_us_per_query"] is None
+    # 200 ticks / 20,000 connections = 100 us, 100 / 10,000 = 100 us
+    assert res["churn"]["tether"]["proxy_cpu_us_per_connection"]["median"] == 100.0
+    assert res["churn"]["tether"]["connections_per_s"]["ratio_to_direct"] == 0.5
+    # (7000 - 5000) KiB over 1000 connections
+    assert res["idle"]["tether"]["proxy_rss_bytes_per_idle_connection"] == 2048
+    assert "Total 60 s (building and installing: 5 s)." in md
+    assert "| tether | 40,000 | 0.550 (0.50-0.60) |" in md
+    assert "| tether | 22.50 | 100.0 |" in md
+    assert "| tether | 3,750 | 0.500 | 1000 | 1000 | 2,048 | 0 |" in md
+
+
+def test_leftovers_errors_and_short_idle_counts_are_problems(tmp_path):
+    runs = [
+        ["point_select", 1, 0, "direct", 8, 4, 400000, 100000, 0.30, 0, "", 0],
+        ["point_select", 1, 1, "tether", 8, 4, 200000, 50000, 0.45, 3, 400, 2],
+        ["point_select", 2, 0, "direct", 8, 4, 400000, 100000, 0.30, 0, "", 0],
+        ["point_select", 2, 1, "tether", 8, 4, 200000, 50000, 0.45, 0, 400, 0],
+        ["churn", 1, 0, "direct", 4, 4, 40000, 10000, "", 0, "", 0],
+        ["churn", 1, 1, "tether", 4, 4, 20000, 5000, "", 0, 200, 0],
+        ["churn", 2, 0, "direct", 4, 4, 40000, 10000, "", 0, "", 0],
+        ["churn", 2, 1, "tether", 4, 4, 20000, 5000, "", 0, 200, 0],
+    ]
+    idle = [CLEAN_IDLE[0], ["tether", 1000, 900, 5000, 7000, 900, 450, 15.0]]
+    rc, res, md = write_out(tmp_path, runs, idle)
+    assert rc == 3
+    assert res["server_left_after_runs"] == {"direct": 0, "tether": 2}
+    assert res["idle"]["tether"]["server_left_after_close"] == 450
+    assert set(res["problems"]) == {
+        "tether: 3 sysbench errors at 8 threads",
+        "tether: 2 server sessions still open 10 s after its runs ended",
+        "tether: held only 900 of 1000 idle connections",
+        "tether: 450 server sessions left after its idle clients closed"}
+    assert "**Problems:**" in md
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["--rounds", "1"], "--rounds"),
+    (["--rounds", "x"], "--rounds"),
+    (["--duration", "0"], "--duration"),
+    (["--idle", "-5"], "--idle"),
+    (["--threads", "1,8"], "--threads"),
+    (["--base-port", "80"], "--base-port"),
+    (["--candidate", "socat - -"], "--candidate"),
+    (["--name", "nginx"], "--name"),
+    (["--out"], "--out"),
+    (["--frobnicate"], "--frobnicate"),
+])
+def test_bad_arguments_exit_2_naming_the_flag(args, flag):
+    r = subprocess.run([str(RUN), *args], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert flag in r.stderr
+
+
+def test_help_lists_every_option():
+    r = subprocess.run([str(RUN), "--help"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0
+    for opt in ("--quick", "--rounds", "--duration", "--idle", "--out", "--candidate", "--name",
+                "--threads", "--churn-workers", "--proxy-threads", "--base-port", "--keep-tmp"):
+        assert opt in r.stdout
