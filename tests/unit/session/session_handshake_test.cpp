@@ -568,3 +568,33 @@ TEST_CASE("session: the login may arrive before the greeting is complete") {
 }
 
 }  // namespace tether::session::test
+
+namespace tether::session::test {
+
+TEST_CASE("session: bytes sent behind the login are not kept once logged in") {
+    for (std::size_t size : {std::size_t{4096}, std::size_t{1536 * 1024}}) {  // under and over the 1 MiB it follows
+        CAPTURE(size);
+        Driver d;
+        d.connect();
+        d.upstream(greeting_bytes());
+        d.client(login_bytes());
+        REQUIRE(d.session().phase() == Phase::authenticating);
+        d.clear_output();
+        const ByteVec query = com_query("SELECT '" + std::string(size, 'x') + "'");
+        for (std::size_t at = 0; at < query.size(); at += 64 * 1024) {  // as the I/O layer reads it
+            d.client(codec::Bytes(query).subspan(at, std::min<std::size_t>(64 * 1024, query.size() - at)));
+        }
+        CHECK(d.to_upstream == query);  // forwarded as it came
+        d.upstream(Stream(2).ok(codec::status::autocommit).bytes());
+        CHECK(d.saw(SessionEvent::authenticated));
+        CHECK(d.session().buffered_bytes() == 0);
+        if (size > 1024 * 1024) {
+            CHECK(d.session().phase() == Phase::relaying);  // too much to follow: relayed untracked
+        } else {
+            CHECK(d.session().phase() == Phase::command);
+            CHECK(d.session().command_in_flight());
+        }
+    }
+}
+
+}  // namespace tether::session::test
