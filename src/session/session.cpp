@@ -159,7 +159,12 @@ void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions
         case Phase::awaiting_greeting:
         case Phase::awaiting_admission:
             client_pending_.insert(client_pending_.end(), chunk.begin(), chunk.end());
-            if (client_pending_.size() > max_login) fail_handshake(CloseReason::handshake_failed, "client sent too much before its login", out);
+            if (client_pending_.size() > max_login) {
+                // Before the greeting an ERR is the client's first packet (seq 0);
+                // while the owner decides, it answers the login.
+                const auto seq = phase_ == Phase::awaiting_admission ? static_cast<std::uint8_t>(login_sequence_id_ + 1) : std::uint8_t{0};
+                refuse_client(seq, "client sent more than " + std::to_string(max_login / 1024) + " KiB before its login completed", out);
+            }
             return;
         case Phase::awaiting_login:
             client_pending_.insert(client_pending_.end(), chunk.begin(), chunk.end());
@@ -272,16 +277,27 @@ void Session::fail_handshake(CloseReason reason, std::string note, Actions& out)
     finish_upstream(out);
 }
 
+// An ERR the client can read (its sequence id follows what it sent), a counted
+// reason, and the server side finished with the reserved login.
+void Session::refuse_client(std::uint8_t sequence_id, std::string message, Actions& out) {
+    codec::append_err(out.to_client, sequence_id, er_handshake_error, "08S01", "tether: " + message);
+    out.drain_client = true;
+    fail_handshake(CloseReason::handshake_failed, std::move(message), out);
+}
+
 void Session::read_login(Actions& out) {
-    auto packet = codec::decode_logical_packet(client_pending_, max_login);
-    if (packet.need_more()) {
-        if (client_pending_.size() > max_login) fail_handshake(CloseReason::handshake_failed, "login packet too large", out);
-        return;
+    // Judged by its header, before the bytes arrive: a client still sending
+    // must not wait for tether to buffer what it will refuse anyway.
+    if (auto header = codec::decode_header(client_pending_); header.ok() && header.value.payload_length > max_login) {
+        return refuse_client(static_cast<std::uint8_t>(header.value.sequence_id + 1),
+                             "login packet too large: " + std::to_string(header.value.payload_length) +
+                                 " bytes, tether accepts up to " + std::to_string(max_login) + " (256 KiB)",
+                             out);
     }
+    auto packet = codec::decode_logical_packet(client_pending_, max_login);
+    if (packet.need_more()) return;
     auto refuse = [&](std::string message) {
-        const std::uint8_t seq = static_cast<std::uint8_t>((packet.ok() ? packet.value.last_sequence_id : 1) + 1);
-        codec::append_err(out.to_client, seq, er_handshake_error, "08S01", "tether: " + message);
-        fail_handshake(CloseReason::handshake_failed, std::move(message), out);
+        refuse_client(static_cast<std::uint8_t>((packet.ok() ? packet.value.last_sequence_id : 1) + 1), std::move(message), out);
     };
     if (packet.malformed()) return refuse(std::string("bad handshake: ") + std::string(packet.error));
     const auto& payload = packet.value.payload;
@@ -308,6 +324,7 @@ void Session::admit(const Admission& admission, Actions& out) {
     if (!admission.allowed) {
         const auto seq = static_cast<std::uint8_t>(login_sequence_id_ + 1);
         codec::append_err(out.to_client, seq, admission.error_code, admission.sql_state, admission.message);
+        out.drain_client = true;
         out.note = admission.message;
         set_reason(CloseReason::rejected);
         close_client_side(out);

@@ -121,6 +121,7 @@ private:
     void end_both(CloseReason reason, Actions& out);
     void end_after_client(Actions& out);
     void fail_handshake(CloseReason reason, std::string note, Actions& out);
+    void refuse_client(std::uint8_t sequence_id, std::string message, Actions& out);
     void track_after_auth(codec::Bytes rest, Clock::time_point now, Actions& out, bool from_client);
     void check_tracker(Actions& out);
     void remember_early_client_bytes(codec::Bytes chunk);
