@@ -2,6 +2,7 @@
 #include "tether/session/handshake_turn.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include "tether/codec/response.hpp"
 
@@ -11,6 +12,14 @@ namespace {
 
 // caching_sha2_password's "fast authentication succeeded": the OK follows, no answer.
 constexpr std::uint8_t fast_auth_success = 0x03;
+constexpr std::size_t ed25519_signature_size = 64;
+
+// The plugin an AuthSwitchRequest names (0xFE, name, NUL, data).
+std::string_view switch_plugin(const std::vector<std::byte>& payload) {
+    std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+    text.remove_prefix(1);
+    return text.substr(0, text.find('\0'));
+}
 
 }  // namespace
 
@@ -40,7 +49,11 @@ void HandshakeTurn::on_server_packet(const codec::LogicalPacket& packet) {
     }
     // Anything else asks the client for something: an AuthSwitchRequest, an
     // AuthMoreData (full auth, a public key), a next factor, a plugin's own data.
-    request_ = first == codec::auth_switch_header ? Request::auth_switch : Request::more_data;
+    if (first != codec::auth_switch_header) {
+        answer_ = WrongAnswer::zero_byte;
+    } else {
+        answer_ = switch_plugin(payload) == "client_ed25519" ? WrongAnswer::ed25519_signature : WrongAnswer::empty;
+    }
     if (unread_client_packets_ > 0) {  // the client answered ahead of the question
         --unread_client_packets_;
         waiting_ = Waiting::server;
@@ -109,12 +122,12 @@ bool HandshakeTurn::complete_client_side(std::vector<std::byte>& out, std::size_
         on_client_bytes(codec::Bytes(rest).subspan(at));
     }
     if (waiting_ == Waiting::client_answer) {
-        // A wrong answer: an empty auth-switch response (no password) or one
-        // byte that is neither a key request nor a valid encrypted password.
         const std::size_t at = rest.size();
-        const std::byte zero[1] = {std::byte{0}};
-        codec::append_packet(rest, next_sequence_id_,
-                             request_ == Request::auth_switch ? codec::Bytes() : codec::Bytes(zero, 1));
+        const std::byte zeros[ed25519_signature_size] = {};
+        const std::size_t size = answer_ == WrongAnswer::empty       ? 0
+                                 : answer_ == WrongAnswer::zero_byte ? 1
+                                                                     : ed25519_signature_size;
+        codec::append_packet(rest, next_sequence_id_, codec::Bytes(zeros, size));
         on_client_bytes(codec::Bytes(rest).subspan(at));
     }
     out.insert(out.end(), rest.begin(), rest.end());

@@ -48,13 +48,20 @@ public:
     [[nodiscard]] bool mid_packet() const { return header_seen_ > 0 || payload_left_ > 0 || continued_; }
 
 private:
-    enum class Request : std::uint8_t { auth_switch, more_data };
+    // The wrong answer tether gives in the client's place. Its shape matters:
+    // MariaDB's ed25519 plugin counts a signature of the wrong length as a
+    // handshake error (max_connect_errors), a wrong signature only as a failed login.
+    enum class WrongAnswer : std::uint8_t {
+        empty,            // an auth-switch response with no password
+        zero_byte,        // neither a key request (0x02) nor a valid encrypted password
+        ed25519_signature // 64 zero bytes: the right length, not a valid signature
+    };
 
     void physical_packet_done();
     void client_packet_done();
 
     Waiting waiting_ = Waiting::greeting;
-    Request request_ = Request::auth_switch;
+    WrongAnswer answer_ = WrongAnswer::empty;
     std::uint8_t next_sequence_id_ = 0;
     // Complete client packets the server has not read yet: a client that sends
     // ahead (pipelining) has answered the server's next request already.
