@@ -10,6 +10,14 @@
 
 namespace tether::io {
 
+namespace {
+
+// What a refused client may still send before tether closes anyway: a login of
+// up to 16 MiB and a little more. Reads are dropped, so this bounds time, not memory.
+constexpr std::size_t max_drain_bytes = 32 * 1024 * 1024;
+
+}  // namespace
+
 // A write that could not complete at once: owns the bytes until libuv's
 // callback, as libuv requires.
 struct Connection::WriteRequest {
@@ -64,7 +72,7 @@ void Connection::stop_reading(Socket& socket) {
 void Connection::update_backpressure() {
     for (Socket* s : {&client_, &upstream_}) {
         Socket& dest = other(*s);
-        if (s->closed || s->close_after_flush || !s->connected) continue;
+        if (s->closed || s->close_after_flush || s->draining || !s->connected) continue;
         if (dest.queued > 0) {
             stop_reading(*s);
         } else {
@@ -86,6 +94,7 @@ void Connection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
 
 void Connection::on_read(Socket& from, ssize_t nread, const uv_buf_t* buf) {
     if (nread == 0) return;  // EAGAIN: not end of stream
+    if (from.draining) return on_drain_read(from, nread);
     const bool from_client = &from == &client_;
     session::Actions actions;
     if (nread < 0) {
@@ -116,7 +125,10 @@ void Connection::apply(session::Actions& actions, codec::Bytes input, bool from_
     if (!actions.to_upstream.empty()) write(upstream_, actions.to_upstream);
     if (actions.events != session::SessionEvent::none || !actions.note.empty()) handle_events(actions);
     if (actions.connect_upstream) connect_upstream();
-    if (actions.close_client) request_close(client_);
+    if (actions.close_client) {
+        client_.drain_on_close = client_.drain_on_close || actions.drain_client;
+        request_close(client_);
+    }
     if (actions.close_upstream) request_close(upstream_);
     update_backpressure();
     maybe_finish();
@@ -198,7 +210,10 @@ void Connection::on_written(Socket& to, std::size_t bytes, int status) {
         on_socket_error(to, status);
         return;
     }
-    if (to.queued == 0 && to.close_after_flush) close_socket(to);
+    if (to.queued == 0 && to.close_after_flush) {
+        to.close_after_flush = false;
+        request_close(to);
+    }
     update_backpressure();
     maybe_finish();
 }
@@ -219,13 +234,52 @@ void Connection::on_socket_error(Socket& socket, int status) {
 
 // Close once what was queued for the socket has been written.
 void Connection::request_close(Socket& socket) {
-    if (socket.closed) return;
+    if (socket.closed || socket.draining) return;
     stop_reading(socket);
     if (socket.queued > 0 && socket.connected) {
         socket.close_after_flush = true;
         return;
     }
+    if (socket.drain_on_close && socket.connected) return start_drain(socket);
     close_socket(socket);
+}
+
+// Everything for the peer is written: send FIN, then read and drop what it
+// still sends until it closes, the budget is spent or the handshake timeout
+// passes (tick). Its ERR arrives intact instead of being lost to a reset.
+void Connection::start_drain(Socket& socket) {
+    socket.draining = true;
+    drain_deadline_ = proxy_.now() + proxy_.config().handshake_timeout;
+    drain_budget_ = max_drain_bytes;
+    auto* req = new uv_shutdown_t;
+    req->data = this;
+    if (uv_shutdown(req, &socket.uv.stream, &Connection::shutdown_cb) != 0) {
+        delete req;
+        close_socket(socket);
+        return;
+    }
+    ++pending_requests_;
+    if (uv_read_start(&socket.uv.stream, &Connection::alloc_cb, &Connection::read_cb) == 0) {
+        socket.reading = true;
+    } else {
+        close_socket(socket);
+    }
+}
+
+void Connection::on_drain_read(Socket& socket, ssize_t nread) {
+    if (nread < 0 || static_cast<std::size_t>(nread) >= drain_budget_) {
+        close_socket(socket);
+        maybe_finish();
+        return;
+    }
+    drain_budget_ -= static_cast<std::size_t>(nread);
+}
+
+void Connection::shutdown_cb(uv_shutdown_t* req, int) {
+    auto* self = static_cast<Connection*>(req->data);
+    delete req;
+    --self->pending_requests_;
+    self->maybe_finish();
 }
 
 void Connection::close_socket(Socket& socket) {
@@ -256,6 +310,11 @@ void Connection::maybe_finish() {
 }
 
 void Connection::tick(session::Clock::time_point now) {
+    if (client_.draining && !client_.closed && now > drain_deadline_) {
+        close_socket(client_);
+        maybe_finish();
+        return;
+    }
     if (session_.phase() == session::Phase::closed) return;
     session::Actions actions;
     session_.on_tick(now, actions);
@@ -263,6 +322,7 @@ void Connection::tick(session::Clock::time_point now) {
 }
 
 void Connection::close(session::CloseReason reason) {
+    if (client_.draining) close_socket(client_);  // admin or shutdown: no more waiting for it
     session::Actions actions;
     session_.close(reason, actions);
     apply(actions, {}, true);

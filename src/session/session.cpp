@@ -8,7 +8,7 @@
 #include "tether/codec/packet.hpp"
 #include "tether/codec/response.hpp"
 #include "tether/session/greeting_rewrite.hpp"
-#include "tether/session/reserved_login.hpp"
+#include "tether/session/handshake_finisher.hpp"
 
 namespace tether::session {
 
@@ -66,6 +66,13 @@ std::string_view phase_name(Phase phase) {
 
 Session::Session(const SessionConfig& config, Clock::time_point now) : config_(config), started_at_(now), now_(now) {}
 
+Session::~Session() = default;
+
+std::size_t Session::buffered_bytes() const {
+    return client_pending_.capacity() + upstream_pending_.capacity() + early_client_bytes_.capacity() +
+           login_packet_.capacity() + (finisher_ ? finisher_->buffered_bytes() : 0);
+}
+
 void Session::enter(Phase next) { phase_ = next; }
 
 void Session::set_reason(CloseReason reason) {
@@ -111,7 +118,7 @@ void Session::on_upstream_connected(Clock::time_point now, Actions& out) {
     upstream_connecting_ = false;
     upstream_open_ = true;
     if (phase_ == Phase::connecting) enter(Phase::awaiting_greeting);
-    if (phase_ == Phase::finishing_upstream) drive_finish(out);
+    if (phase_ == Phase::finishing_upstream) drive_finish({}, out);
 }
 
 void Session::on_upstream_connect_failed(std::string_view why, Actions& out) {
@@ -145,13 +152,19 @@ void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions
             return;
         case Phase::authenticating:
             out.forward = true;
+            turn_.on_client_bytes(chunk);
             remember_early_client_bytes(chunk);
             return;
         case Phase::connecting:
         case Phase::awaiting_greeting:
         case Phase::awaiting_admission:
             client_pending_.insert(client_pending_.end(), chunk.begin(), chunk.end());
-            if (client_pending_.size() > max_login) fail_handshake(CloseReason::handshake_failed, "client sent too much before its login", out);
+            if (client_pending_.size() > max_login) {
+                // Before the greeting an ERR is the client's first packet (seq 0);
+                // while the owner decides, it answers the login.
+                const auto seq = phase_ == Phase::awaiting_admission ? static_cast<std::uint8_t>(login_sequence_id_ + 1) : std::uint8_t{0};
+                refuse_client(seq, "client sent more than " + std::to_string(max_login / 1024) + " KiB before its login completed", out);
+            }
             return;
         case Phase::awaiting_login:
             client_pending_.insert(client_pending_.end(), chunk.begin(), chunk.end());
@@ -188,8 +201,7 @@ void Session::on_upstream_bytes(codec::Bytes chunk, Clock::time_point now, Actio
             relay_auth_exchange(out);
             return;
         case Phase::finishing_upstream:
-            upstream_pending_.insert(upstream_pending_.end(), chunk.begin(), chunk.end());
-            drive_finish(out);
+            drive_finish(chunk, out);
             return;
         case Phase::awaiting_login:
         case Phase::awaiting_admission:
@@ -249,6 +261,7 @@ void Session::relay_greeting(Actions& out) {
     greeting_ = std::make_unique<codec::Greeting>(std::move(greeting.value));
     thread_id_ = greeting_->thread_id;
     server_version_ = greeting_->server_version;
+    turn_.on_greeting();
     out.raise(SessionEvent::greeting);
 
     auto shown = client_greeting(*greeting_);
@@ -264,16 +277,27 @@ void Session::fail_handshake(CloseReason reason, std::string note, Actions& out)
     finish_upstream(out);
 }
 
+// An ERR the client can read (its sequence id follows what it sent), a counted
+// reason, and the server side finished with the reserved login.
+void Session::refuse_client(std::uint8_t sequence_id, std::string message, Actions& out) {
+    codec::append_err(out.to_client, sequence_id, er_handshake_error, "08S01", "tether: " + message);
+    out.drain_client = true;
+    fail_handshake(CloseReason::handshake_failed, std::move(message), out);
+}
+
 void Session::read_login(Actions& out) {
-    auto packet = codec::decode_logical_packet(client_pending_, max_login);
-    if (packet.need_more()) {
-        if (client_pending_.size() > max_login) fail_handshake(CloseReason::handshake_failed, "login packet too large", out);
-        return;
+    // Judged by its header, before the bytes arrive: a client still sending
+    // must not wait for tether to buffer what it will refuse anyway.
+    if (auto header = codec::decode_header(client_pending_); header.ok() && header.value.payload_length > max_login) {
+        return refuse_client(static_cast<std::uint8_t>(header.value.sequence_id + 1),
+                             "login packet too large: " + std::to_string(header.value.payload_length) +
+                                 " bytes, tether accepts up to " + std::to_string(max_login) + " (256 KiB)",
+                             out);
     }
+    auto packet = codec::decode_logical_packet(client_pending_, max_login);
+    if (packet.need_more()) return;
     auto refuse = [&](std::string message) {
-        const std::uint8_t seq = static_cast<std::uint8_t>((packet.ok() ? packet.value.last_sequence_id : 1) + 1);
-        codec::append_err(out.to_client, seq, er_handshake_error, "08S01", "tether: " + message);
-        fail_handshake(CloseReason::handshake_failed, std::move(message), out);
+        refuse_client(static_cast<std::uint8_t>((packet.ok() ? packet.value.last_sequence_id : 1) + 1), std::move(message), out);
     };
     if (packet.malformed()) return refuse(std::string("bad handshake: ") + std::string(packet.error));
     const auto& payload = packet.value.payload;
@@ -300,6 +324,7 @@ void Session::admit(const Admission& admission, Actions& out) {
     if (!admission.allowed) {
         const auto seq = static_cast<std::uint8_t>(login_sequence_id_ + 1);
         codec::append_err(out.to_client, seq, admission.error_code, admission.sql_state, admission.message);
+        out.drain_client = true;
         out.note = admission.message;
         set_reason(CloseReason::rejected);
         close_client_side(out);
@@ -308,10 +333,11 @@ void Session::admit(const Admission& admission, Actions& out) {
     }
     out.to_upstream.insert(out.to_upstream.end(), login_packet_.begin(), login_packet_.end());
     release(login_packet_);
-    login_forwarded_ = true;
+    turn_.on_login_sent(login_sequence_id_);
     enter(Phase::authenticating);
     if (!client_pending_.empty()) {
         out.to_upstream.insert(out.to_upstream.end(), client_pending_.begin(), client_pending_.end());
+        turn_.on_client_bytes(client_pending_);
         remember_early_client_bytes(client_pending_);
         release(client_pending_);
     }
@@ -321,8 +347,12 @@ void Session::admit(const Admission& admission, Actions& out) {
 // the auth exchange, and possibly commands pipelined behind the login. The
 // tracker sees the commands once the login completes.
 void Session::remember_early_client_bytes(codec::Bytes chunk) {
+    if (early_client_overflow_) return;
     if (early_client_bytes_.size() + chunk.size() > max_auth_packet) {
+        // Too much to follow: the tracker gives up at the OK. Keeping what came
+        // so far would pin up to 1 MiB for the session's life.
         early_client_overflow_ = true;
+        release(early_client_bytes_);
         return;
     }
     early_client_bytes_.insert(early_client_bytes_.end(), chunk.begin(), chunk.end());
@@ -330,6 +360,7 @@ void Session::remember_early_client_bytes(codec::Bytes chunk) {
 
 void Session::replay_early_client_bytes() {
     if (early_client_overflow_) {
+        release(early_client_bytes_);
         tracker_.abandon("too much client data during authentication to follow");
         return;
     }
@@ -356,6 +387,7 @@ void Session::relay_auth_exchange(Actions& out) {
         out.to_client.insert(out.to_client.end(), upstream_pending_.begin(),
                              upstream_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
         erase_front(upstream_pending_, packet.consumed);
+        turn_.on_server_packet(packet.value);
         const auto& payload = packet.value.payload;
         const std::uint8_t first = payload.empty() ? 0xFF : std::to_integer<std::uint8_t>(payload[0]);
         if (first == codec::ok_header) {
@@ -400,78 +432,34 @@ void Session::finish_upstream(Actions& out) {
         return;
     }
     enter(Phase::finishing_upstream);
-    finish_deadline_ = now_ + config_.handshake_timeout;
     release(client_pending_);
     release(login_packet_);
-    drive_finish(out);
+    release(early_client_bytes_);
+    finisher_ = std::make_unique<HandshakeFinisher>(config_.reserved_user, turn_, std::move(greeting_),
+                                                    std::move(upstream_pending_), now_ + config_.handshake_timeout);
+    release(upstream_pending_);
+    drive_finish({}, out);
 }
 
-void Session::drive_finish(Actions& out) {
+void Session::drive_finish(codec::Bytes server_bytes, Actions& out) {
     if (!upstream_open_) return;  // still connecting; on_upstream_connected comes back here
-    if (!greeting_) {
-        auto packet = codec::decode_logical_packet(upstream_pending_, max_greeting);
-        if (packet.need_more()) return;
-        std::optional<codec::Greeting> greeting;
-        if (packet.ok()) {
-            auto decoded = codec::decode_greeting(packet.value.payload);
-            if (decoded.ok()) greeting = std::move(decoded.value);
-        }
-        if (!greeting) {  // an ERR instead of a greeting, or garbage: nothing to finish
-            // Still worth saying why: a readiness probe reports it.
-            if (packet.ok() && !packet.value.payload.empty() &&
-                std::to_integer<std::uint8_t>(packet.value.payload[0]) == codec::err_header) {
-                out.raise(SessionEvent::upstream_refused);
-                out.note = describe_refusal("upstream refused the connection", codec::decode_err(packet.value.payload));
-            } else {
-                out.note = "malformed greeting from upstream";
-            }
-            end_after_client(out);
-            return;
-        }
-        erase_front(upstream_pending_, packet.consumed);
-        greeting_ = std::make_unique<codec::Greeting>(std::move(*greeting));
-        thread_id_ = greeting_->thread_id;
-        server_version_ = greeting_->server_version;
+    const auto step = finisher_->advance(server_bytes, out.to_upstream);
+    if (step.refused) {
+        // Still worth saying why: a readiness probe reports it.
+        out.raise(SessionEvent::upstream_refused);
+        out.note = "upstream refused the connection" + (step.refusal.empty() ? std::string() : ": " + step.refusal);
+    } else if (step.bad_greeting) {
+        out.note = "malformed greeting from upstream";
+    }
+    if (step.greeted) {
+        thread_id_ = finisher_->greeting()->thread_id;
+        server_version_ = finisher_->greeting()->server_version;
         out.raise(SessionEvent::greeting);
     }
-    if (!login_forwarded_ && !finish_login_sent_) {
-        finish_login_sent_ = true;
-        codec::append_packet(out.to_upstream, 1, codec::encode_login(reserved_login(*greeting_, config_.reserved_user)));
-    }
-    for (;;) {
-        auto packet = codec::decode_logical_packet(upstream_pending_, max_auth_packet);
-        if (packet.need_more()) return;
-        if (packet.malformed() || packet.value.payload.empty()) {
-            end_after_client(out);
-            return;
-        }
-        erase_front(upstream_pending_, packet.consumed);
-        const auto& payload = packet.value.payload;
-        const auto next_seq = static_cast<std::uint8_t>(packet.value.last_sequence_id + 1);
-        switch (std::to_integer<std::uint8_t>(payload[0])) {
-            case codec::err_header:  // the expected 1045: a complete, refused login
-                end_after_client(out);
-                return;
-            case codec::ok_header:  // a real login that needed no secret: leave politely
-                codec::append_com_quit(out.to_upstream);
-                end_after_client(out);
-                return;
-            case codec::auth_switch_header: {
-                codec::append_packet(out.to_upstream, next_seq, {});
-                break;
-            }
-            case codec::auth_more_data_header: {
-                // caching_sha2_password: 0x03 (fast auth succeeded) needs no answer;
-                // anything else (full auth, a public key) gets a wrong answer.
-                if (payload.size() == 2 && std::to_integer<std::uint8_t>(payload[1]) == 0x03) break;
-                const std::byte wrong[1] = {std::byte{0}};
-                codec::append_packet(out.to_upstream, next_seq, codec::Bytes(wrong, 1));
-                break;
-            }
-            default:
-                end_after_client(out);
-                return;
-        }
+    if (step.problem != nullptr) out.note = std::string("could not finish the server handshake: ") + step.problem;
+    if (step.done) {
+        finisher_.reset();
+        end_after_client(out);
     }
 }
 
@@ -518,10 +506,14 @@ void Session::on_upstream_closed(Actions& out) {
             }
             break;
         case Phase::finishing_upstream:
-            if (!greeting_) out.note = "upstream " + config_.upstream_name + " closed the connection before its greeting";
+            if (finisher_ && finisher_->greeting() == nullptr) {
+                out.note = "upstream " + config_.upstream_name + " closed the connection before its greeting";
+            }
+            finisher_.reset();
             enter(Phase::closed);
             return;
         case Phase::closed:
+            finisher_.reset();
             enter(Phase::closed);
             return;
         default:
@@ -582,11 +574,14 @@ void Session::on_tick(Clock::time_point now, Actions& out) {
             }
             return;
         case Phase::finishing_upstream:
-            if (now > finish_deadline_) {
-                if (!greeting_) {
+            if (finisher_->expired(now)) {
+                if (finisher_->greeting() == nullptr) {
                     out.note = "upstream " + config_.upstream_name + " sent no greeting within " +
                                seconds_text(config_.handshake_timeout);
+                } else {
+                    out.note = "the server did not end the abandoned handshake within " + seconds_text(config_.handshake_timeout);
                 }
+                finisher_.reset();
                 close_upstream_side(out);
                 enter(Phase::closed);
             }

@@ -327,3 +327,61 @@ def pipelined_queries(conn, *sqls):
                 first = bytes(r[pos:pos + ln]).decode()
         out.append(first)
     return out
+
+
+# --- a hand-made login, for clients that must do what no driver does ---------------------------
+
+CLIENT_BASE_CAPS = (CLIENT.LONG_PASSWORD | CLIENT.PROTOCOL_41 | CLIENT.SECURE_CONNECTION |
+                    CLIENT.PLUGIN_AUTH | CLIENT.PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT.TRANSACTIONS)
+
+
+def greeting_scramble(greeting):
+    """The 20-byte scramble of a protocol-10 greeting payload."""
+    pos = greeting.index(b"\0", 1) + 1 + 4   # version, thread id
+    part1 = greeting[pos:pos + 8]
+    pos += 8 + 1 + 2 + 1 + 2 + 2             # filler, caps low, charset, status, caps high
+    auth_len = greeting[pos]
+    pos += 1 + 10
+    part2 = greeting[pos:pos + max(13, auth_len - 8)]
+    return (part1 + part2)[:20]
+
+
+def login_packet(greeting, user, password=None, database=None, plugin="mysql_native_password",
+                 auth=None, attrs=None, seq=1):
+    """A HandshakeResponse41 (header included). `auth` overrides the auth response; by default
+    it is the mysql_native_password scramble of `password` (empty without one)."""
+    caps = CLIENT_BASE_CAPS | (CLIENT.CONNECT_WITH_DB if database else 0)
+    if attrs:
+        caps |= CLIENT.CONNECT_ATTRS
+    if auth is None:
+        auth = (_auth.scramble_native_password(password.encode(), greeting_scramble(greeting))
+                if password else b"")
+    payload = struct.pack("<IIB", caps, 16 * 1024 * 1024, 33) + b"\0" * 23
+    payload += user.encode() + b"\0" + lenenc_str(auth)
+    if database:
+        payload += database.encode() + b"\0"
+    payload += plugin.encode() + b"\0"
+    if attrs:
+        kv = b"".join(lenenc_str(k.encode()) + lenenc_str(v.encode()) for k, v in attrs.items())
+        payload += lenenc_str(kv)
+    return frame(seq, payload)
+
+
+def frame(seq, payload):
+    """One packet: 3-byte length, sequence id, payload (< 16 MiB)."""
+    return len(payload).to_bytes(3, "little") + bytes([seq & 0xFF]) + payload
+
+
+def read_packet(s):
+    """One packet from a raw socket: (sequence id, payload)."""
+    hdr = recv_exact(s, 4)
+    return hdr[3], recv_exact(s, int.from_bytes(hdr[:3], "little"))
+
+
+def parse_err(payload):
+    """(code, sql_state, message) of an ERR payload (PROTOCOL_41 layout)."""
+    assert payload[:1] == b"\xff", f"not an ERR packet: {payload[:40]!r}"
+    code = struct.unpack_from("<H", payload, 1)[0]
+    if payload[3:4] == b"#":
+        return code, payload[4:9].decode(), payload[9:].decode(errors="replace")
+    return code, "", payload[3:].decode(errors="replace")

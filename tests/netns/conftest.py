@@ -45,6 +45,8 @@ MAX_CONNECT_ERRORS = 10
 CONNECT_TIMEOUT = 5          # server-side connect_timeout (seconds)
 APP_USER = "tether_app"
 APP_PASSWORD = "app-secret-9f2"
+ED_USER = "tether_ed"        # an ed25519 account: MariaDB switches every login to client_ed25519
+ED_PASSWORD = "ed-secret-41c"
 
 
 def _run(cmd, check=True, **kw):
@@ -295,7 +297,8 @@ def mariadb_netns():
                   general_log=general_log, proc=proc,
                   max_connect_errors=MAX_CONNECT_ERRORS,
                   connect_timeout=CONNECT_TIMEOUT,
-                  app_user=APP_USER, app_password=APP_PASSWORD)
+                  app_user=APP_USER, app_password=APP_PASSWORD,
+                  ed_user=ED_USER, ed_password=ED_PASSWORD)
 
         # ---- wait for the server ----------------------------------------
         deadline = time.monotonic() + 30
@@ -323,5 +326,7 @@ def mariadb_netns():
         rig.query(f"CREATE USER '{APP_USER}'@'%%' IDENTIFIED BY %s", (APP_PASSWORD,))
         rig.query(f"GRANT ALL PRIVILEGES ON *.* TO '{APP_USER}'@'%'")
         rig.query("CREATE DATABASE IF NOT EXISTS tether_test")
+        rig.query("INSTALL SONAME 'auth_ed25519'")
+        rig.query(f"CREATE USER '{ED_USER}'@'%%' IDENTIFIED VIA ed25519 USING PASSWORD(%s)", (ED_PASSWORD,))
 
         yield rig

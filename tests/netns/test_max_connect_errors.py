@@ -91,6 +91,18 @@ def test_rig_counts_connect_errors(mariadb_netns):
         rig.app_login().close()
     assert ei.value.args[0] == 1129, ei.value.args
 
+    # What tether's clients do below counts too when nobody finishes for them:
+    # a client that leaves after the server's AuthSwitchRequest (the incident:
+    # a caching_sha2 login to a native-password account), and one that leaves
+    # after an ed25519 account's switch.
+    for user, password in ((rig.app_user, rig.app_password), (rig.ed_user, rig.ed_password)):
+        rig.flush_hosts()
+        plugin = "caching_sha2_password" if user == rig.app_user else "mysql_native_password"
+        outcome = _client(_leaves_during_login(user, password, plugin, "switch"))(rig.port, rig.server_ip)
+        assert outcome.startswith("left after switch"), outcome
+        row = rig.wait_host_cache(lambda r: r["SUM_CONNECT_ERRORS"] >= 1)
+        assert row is not None and row["SUM_CONNECT_ERRORS"] >= 1, (user, _errors(row))
+
     # Reset; a login works again and the row is clean.
     rig.flush_hosts()
     rig.app_login().close()
@@ -195,7 +207,7 @@ def tether(mariadb_netns):
 # --- the bad clients (all talk to tether over loopback) ----------------------
 
 CLIENT_TIMEOUT = 3.0
-BAD_CLIENT_BUDGET_S = 40.0   # stop starting new scenarios after this
+BAD_CLIENT_BUDGET_S = 90.0   # stop starting new scenarios after this
 
 
 def _recv_exact(s, n):
@@ -239,11 +251,12 @@ def _drain_until_closed(s, limit):
     return False
 
 
-def _client(body):
-    """Run one bad client; never raise. Returns an outcome string."""
-    def run(port):
+def _client(body, rst=False):
+    """Run one bad client; never raise. Returns an outcome string. With rst, the
+    client leaves by RST (SO_LINGER 0) instead of FIN."""
+    def run(port, host="127.0.0.1"):
         try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT)
+            s = socket.create_connection((host, port), timeout=CLIENT_TIMEOUT)
         except OSError as e:
             return f"connect failed: {e}"
         try:
@@ -254,9 +267,17 @@ def _client(body):
         except (OSError, ConnectionError) as e:
             return f"io: {type(e).__name__}"
         finally:
+            if rst:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
     run.__name__ = body.__name__
+    run.body = body
     return run
+
+
+def _rst(run):
+    """The same client, leaving by RST."""
+    return _client(run.body, rst=True)
 
 
 @_client
@@ -314,15 +335,113 @@ def bad_silent(s):
     return f"not closed after {time.monotonic() - t0:.1f}s"
 
 
+def _read_packet(s):
+    hdr = _recv_exact(s, 4)
+    return hdr[3], _recv_exact(s, hdr[0] | hdr[1] << 8 | hdr[2] << 16)
+
+
+def _scramble(greeting):
+    """The 20-byte scramble of a protocol-10 greeting payload."""
+    pos = greeting.index(b"\0", 1) + 1 + 4
+    part1 = greeting[pos:pos + 8]
+    pos += 8 + 1 + 2 + 1 + 2 + 2
+    auth_len = greeting[pos]
+    pos += 1 + 10
+    return (part1 + greeting[pos:pos + max(13, auth_len - 8)])[:20]
+
+
+def _lenenc(b):
+    assert len(b) < 251
+    return bytes([len(b)]) + b
+
+
+def _login(greeting, user, password, plugin):
+    """A HandshakeResponse41 as a driver sends it. For mysql_native_password the
+    auth response is the real scramble; for another plugin (caching_sha2_password,
+    which MariaDB does not have) 32 bytes a MySQL 8 driver would compute."""
+    from pymysql import _auth
+    caps = 0x1 | 0x200 | 0x2000 | 0x8000 | 0x80000 | 0x200000  # LONG_PASSWORD PROTOCOL_41 TRANSACTIONS SECURE PLUGIN_AUTH LENENC
+    if plugin == "mysql_native_password":
+        auth = _auth.scramble_native_password(password.encode(), _scramble(greeting))
+    else:
+        auth = bytes((i * 7 + 3) % 256 for i in range(32))
+    payload = struct.pack("<IIB", caps, 16 * 1024 * 1024, 33) + b"\0" * 23
+    payload += user.encode() + b"\0" + _lenenc(auth) + plugin.encode() + b"\0"
+    return struct.pack("<I", len(payload))[:3] + b"\x01" + payload
+
+
+def _leaves_during_login(user, password, plugin, step):
+    """A client that logs in and leaves at `step`: 'sent' (its login is on the
+    way, the server has not answered), 'switch' (the server's AuthSwitchRequest
+    arrived, unanswered) or 'mid_answer' (part of its answer sent)."""
+    def body(s):
+        greeting = _read_greeting(s)
+        s.sendall(_login(greeting, user, password, plugin))
+        if step == "sent":
+            return "left after login"
+        seq, p = _read_packet(s)
+        if p[:1] != b"\xfe":
+            return f"no auth switch: {p[:40]!r}"
+        switched_to = p[1:p.index(b"\0", 1)].decode()
+        if step == "switch":
+            return f"left after switch to {switched_to}"
+        n = 64 if switched_to == "client_ed25519" else 20  # a signature, a scramble
+        s.sendall(n.to_bytes(3, "little") + bytes([seq + 1]) + b"\x5a" * 5)
+        return f"left mid answer to {switched_to}"
+    body.__name__ = f"leaves_{step}_{user}_{plugin}"
+    return body
+
+
+@_client
+def bad_login_too_large(s):
+    """A login over tether's 256 KiB limit: an ERR, then tether finishes the server side."""
+    greeting = _read_greeting(s)
+    packet = _login(greeting, "tether_app", "x", "mysql_native_password")
+    payload = packet[4:] + b"\0" * (300 * 1024)
+    s.sendall(struct.pack("<I", len(payload))[:3] + b"\x01" + payload)
+    seq, p = _read_packet(s)
+    code = struct.unpack("<H", p[1:3])[0] if p[:1] == b"\xff" else None
+    return f"refused {code}"
+
+
+def _login_scenarios(rig):
+    """(name, client, outcome every client must report): each account kind, each
+    step a MariaDB login can be left at, by FIN and by RST."""
+    accounts = [
+        # a native-password account, logging in natively: no switch
+        ("native", rig.app_user, rig.app_password, "mysql_native_password", "mysql_native_password", ["sent"]),
+        # the incident: a caching_sha2 login to a native-password account
+        ("sha2_to_native", rig.app_user, rig.app_password, "caching_sha2_password", "mysql_native_password",
+         ["sent", "switch", "mid_answer"]),
+        ("ed25519", rig.ed_user, rig.ed_password, "mysql_native_password", "client_ed25519",
+         ["sent", "switch", "mid_answer"]),
+    ]
+    expected = {"sent": "left after login", "switch": "left after switch to {}",
+                "mid_answer": "left mid answer to {}"}
+    out = []
+    for kind, user, password, plugin, switched_to, steps in accounts:
+        for step in steps:
+            body = _leaves_during_login(user, password, plugin, step)
+            for rst in (False, True):
+                out.append((f"{kind}_{step}_{'rst' if rst else 'fin'}", _client(body, rst=rst),
+                            expected[step].format(switched_to)))
+    return out
+
+
 SCENARIOS = [
-    ("connect_close", bad_connect_close),
-    ("garbage_immediately", bad_garbage_immediately),
-    ("garbage_after_greeting", bad_garbage_after_greeting),
-    ("ssl_request_close", bad_ssl_request_close),
-    ("close_after_greeting", bad_close_after_greeting),
-    ("partial_login_close", bad_partial_login_close),
-    ("silent_until_timeout", bad_silent),
+    ("connect_close", bad_connect_close, None),
+    ("connect_rst", _rst(bad_connect_close), None),
+    ("garbage_immediately", bad_garbage_immediately, None),
+    ("garbage_after_greeting", bad_garbage_after_greeting, None),
+    ("ssl_request_close", bad_ssl_request_close, None),
+    ("close_after_greeting", bad_close_after_greeting, None),
+    ("rst_after_greeting", _rst(bad_close_after_greeting), None),
+    ("partial_login_close", bad_partial_login_close, None),
+    ("partial_login_rst", _rst(bad_partial_login_close), None),
+    ("login_too_large", bad_login_too_large, "refused 1043"),
 ]
+# After the login scenarios (they need the rig's accounts): the slowest one last.
+SILENT_SCENARIO = ("silent_until_timeout", bad_silent, None)
 
 
 def _reserved_denials(rig):
@@ -406,7 +525,7 @@ def test_bad_clients_never_count_against_tethers_address(mariadb_netns, tether):
     table = []
     phase_start = time.monotonic()
     with ThreadPoolExecutor(max_workers=n) as pool:
-        for name, fn in SCENARIOS:
+        for name, fn, want in SCENARIOS + _login_scenarios(rig) + [SILENT_SCENARIO]:
             if time.monotonic() - phase_start > BAD_CLIENT_BUDGET_S:
                 table.append((name, {"skipped": "time budget spent (tether is slow/hanging)"}))
                 continue
@@ -424,6 +543,8 @@ def test_bad_clients_never_count_against_tethers_address(mariadb_netns, tether):
                 outcomes[r] = outcomes.get(r, 0) + 1
             delta["client_saw"] = outcomes
             delta["still_pending"] = len(left)
+            if want is not None and outcomes != {want: n}:
+                delta["wrong_step"] = f"every client should report {want!r}"
             table.append((name, delta))
 
     # final settle, then the verdict
@@ -464,6 +585,10 @@ def test_bad_clients_never_count_against_tethers_address(mariadb_netns, tether):
                         f"finish the abandoned server connections with the reserved login")
     if final["COUNT_AUTH_ERRORS"] <= 0:
         failures.append("host_cache COUNT_AUTHENTICATION_ERRORS+COUNT_AUTH_PLUGIN_ERRORS did not grow")
+    # Non-vacuity per scenario: each client really left at the step it names.
+    wrong = [f"{name}: {d['client_saw']}" for name, d in table if "wrong_step" in d]
+    if wrong:
+        failures.append(f"clients did not reach the step they test: {wrong}")
     skipped = [name for name, d in table if "skipped" in d]
     if skipped:
         failures.append(f"scenarios not run, time budget spent: {skipped}")

@@ -29,6 +29,8 @@ struct Socket {
     bool connected = false;
     bool reading = false;
     bool close_after_flush = false;
+    bool drain_on_close = false; // half-close and read what the peer still sends before closing
+    bool draining = false;       // shut down for writing; reads are dropped until EOF or a bound
     bool closed = false;         // uv_close was called
     std::size_t queued = 0;      // bytes in write requests not completed yet
     std::uint64_t bytes_in = 0;  // read from this socket
@@ -75,6 +77,8 @@ private:
     void queue_write(Socket& to, codec::Bytes bytes, std::size_t already_written);
     void close_socket(Socket& socket);
     void request_close(Socket& socket);
+    void start_drain(Socket& socket);
+    void on_drain_read(Socket& socket, ssize_t nread);
     void start_reading(Socket& socket);
     void stop_reading(Socket& socket);
     void update_backpressure();
@@ -94,6 +98,7 @@ private:
     static void read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
     static void write_cb(uv_write_t* req, int status);
     static void close_cb(uv_handle_t* handle);
+    static void shutdown_cb(uv_shutdown_t* req, int status);
     static void resolve_cb(uv_getaddrinfo_t* req, int status, addrinfo* result);
     static void connect_cb(uv_connect_t* req, int status);
 
@@ -109,7 +114,7 @@ private:
         uv_connect_t connect{};
     };
     std::unique_ptr<ConnectRequests> connect_requests_;
-    int pending_requests_ = 0;  // resolve/connect requests whose callbacks have not run
+    int pending_requests_ = 0;  // resolve/connect/write/shutdown requests whose callbacks have not run
     int open_handles_ = 0;      // initialized handles whose close callbacks have not run
     bool probe_ = false;
     bool finished_ = false;
@@ -125,6 +130,9 @@ private:
     bool charged_ = false;
     bool suspect_logged_ = false;  // the leak_suspect line for the current idle spell was written
     const char* socket_error_ = nullptr;  // why a socket ended, when it was not a plain EOF
+    // A refused client being drained (see Actions::drain_client): until when, and how much is left.
+    session::Clock::time_point drain_deadline_{};
+    std::size_t drain_budget_ = 0;
 };
 
 }  // namespace tether::io

@@ -44,6 +44,11 @@ struct Actions {
     // Close that side once what is queued for it has been written.
     bool close_client = false;
     bool close_upstream = false;
+    // With close_client: half-close the client after what is queued for it and
+    // read and drop what it still sends (bounded) before closing. Closing a
+    // socket with unread bytes makes the kernel answer with a reset, and a
+    // client still sending (a huge login) then loses the ERR tether wrote.
+    bool drain_client = false;
     SessionEvent events = SessionEvent::none;
     // A line worth logging about this step (protocol errors, refusals); empty if none.
     std::string note;
@@ -56,6 +61,7 @@ struct Actions {
         connect_upstream = false;
         close_client = false;
         close_upstream = false;
+        drain_client = false;
         events = SessionEvent::none;
         note.clear();
     }

@@ -13,8 +13,11 @@
 #include "tether/session/actions.hpp"
 #include "tether/session/close_reason.hpp"
 #include "tether/session/command_tracker.hpp"
+#include "tether/session/handshake_turn.hpp"
 
 namespace tether::session {
+
+class HandshakeFinisher;
 
 enum class Phase : std::uint8_t {
     connecting,          // waiting for the upstream connection
@@ -59,6 +62,9 @@ struct Admission {
 class Session {
 public:
     Session(const SessionConfig& config, Clock::time_point now);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     void start(Actions& out);
     void on_upstream_connected(Clock::time_point now, Actions& out);
@@ -96,6 +102,11 @@ public:
     void replace_login(codec::Login login) { login_ = std::move(login); }
     [[nodiscard]] bool client_open() const { return client_open_; }
     [[nodiscard]] bool upstream_open() const { return upstream_open_; }
+    // Who owes the next handshake packet (meaningful until the login completes).
+    [[nodiscard]] const HandshakeTurn& handshake_turn() const { return turn_; }
+    // Capacity held by the handshake-phase buffers: 0 once logged in, whatever
+    // the client sent during its login.
+    [[nodiscard]] std::size_t buffered_bytes() const;
 
 private:
     void enter(Phase next);
@@ -104,12 +115,13 @@ private:
     void read_login(Actions& out);
     void relay_auth_exchange(Actions& out);
     void finish_upstream(Actions& out);
-    void drive_finish(Actions& out);
+    void drive_finish(codec::Bytes server_bytes, Actions& out);
     void close_client_side(Actions& out);
     void close_upstream_side(Actions& out);
     void end_both(CloseReason reason, Actions& out);
     void end_after_client(Actions& out);
     void fail_handshake(CloseReason reason, std::string note, Actions& out);
+    void refuse_client(std::uint8_t sequence_id, std::string message, Actions& out);
     void track_after_auth(codec::Bytes rest, Clock::time_point now, Actions& out, bool from_client);
     void check_tracker(Actions& out);
     void remember_early_client_bytes(codec::Bytes chunk);
@@ -121,7 +133,6 @@ private:
     Clock::time_point started_at_;
     Clock::time_point now_;  // the latest time an entry point was given
     Clock::time_point idle_since_{};  // when the session last became idle (command phase)
-    Clock::time_point finish_deadline_{};
 
     // Handshake-phase buffers: only until the command phase starts.
     std::vector<std::byte> client_pending_;
@@ -130,7 +141,8 @@ private:
     bool early_client_overflow_ = false;
     std::vector<std::byte> login_packet_;  // the client's login as it arrived, forwarded after admission
     std::uint8_t login_sequence_id_ = 1;
-    std::uint8_t finish_sequence_id_ = 0;  // next sequence id in tether's own exchange with the server
+    HandshakeTurn turn_;
+    std::unique_ptr<HandshakeFinisher> finisher_;  // only while finishing_upstream
 
     std::unique_ptr<codec::Greeting> greeting_;  // only until the login completes
     std::optional<codec::Login> login_;
@@ -141,8 +153,6 @@ private:
     bool client_open_ = true;
     bool upstream_open_ = false;
     bool upstream_connecting_ = false;
-    bool login_forwarded_ = false;
-    bool finish_login_sent_ = false;
 };
 
 }  // namespace tether::session

@@ -60,6 +60,7 @@ void Driver::apply(Actions& a, codec::Bytes chunk, bool from_client) {
     }
     if (!a.note.empty()) notes.push_back(a.note);
     client_close_requested = client_close_requested || a.close_client;
+    client_drain_requested = client_drain_requested || a.drain_client;
     upstream_close_requested = upstream_close_requested || a.close_upstream;
     connect_requested = connect_requested || a.connect_upstream;
     last = a;

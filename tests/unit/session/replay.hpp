@@ -50,6 +50,7 @@ public:
     std::vector<SessionEvent> events;  // one entry per raised event, in call order then bit order
     std::vector<std::string> notes;
     bool client_close_requested = false;
+    bool client_drain_requested = false;  // the close asked for a drain first (Actions::drain_client)
     bool upstream_close_requested = false;
     bool connect_requested = false;
     Actions last;  // the Actions of the last entry point (an auto-admit merges into it)

@@ -568,3 +568,85 @@ TEST_CASE("session: the login may arrive before the greeting is complete") {
 }
 
 }  // namespace tether::session::test
+
+namespace tether::session::test {
+
+TEST_CASE("session: bytes sent behind the login are not kept once logged in") {
+    for (std::size_t size : {std::size_t{4096}, std::size_t{1536 * 1024}}) {  // under and over the 1 MiB it follows
+        CAPTURE(size);
+        Driver d;
+        d.connect();
+        d.upstream(greeting_bytes());
+        d.client(login_bytes());
+        REQUIRE(d.session().phase() == Phase::authenticating);
+        d.clear_output();
+        const ByteVec query = com_query("SELECT '" + std::string(size, 'x') + "'");
+        for (std::size_t at = 0; at < query.size(); at += 64 * 1024) {  // as the I/O layer reads it
+            d.client(codec::Bytes(query).subspan(at, std::min<std::size_t>(64 * 1024, query.size() - at)));
+        }
+        CHECK(d.to_upstream == query);  // forwarded as it came
+        d.upstream(Stream(2).ok(codec::status::autocommit).bytes());
+        CHECK(d.saw(SessionEvent::authenticated));
+        CHECK(d.session().buffered_bytes() == 0);
+        if (size > 1024 * 1024) {
+            CHECK(d.session().phase() == Phase::relaying);  // too much to follow: relayed untracked
+        } else {
+            CHECK(d.session().phase() == Phase::command);
+            CHECK(d.session().command_in_flight());
+        }
+    }
+}
+
+}  // namespace tether::session::test
+
+namespace tether::session::test {
+
+TEST_CASE("session: a login over 256 KiB gets an ERR naming the limit, and the server side is finished") {
+    for (std::uint8_t login_seq : {std::uint8_t{1}, std::uint8_t{2}}) {
+        CAPTURE(static_cast<int>(login_seq));
+        Driver d;
+        d.connect();
+        d.upstream(greeting_bytes());
+        d.clear_output();
+        // Judged by the header: the first 64 KiB of a 300 KiB login are enough.
+        auto login = test_login(modern_caps, "app", "tether_test", {{"big", std::string(300 * 1024, 'x')}});
+        const ByteVec packet = frame(login_seq, codec::encode_login(login));
+        d.client(codec::Bytes(packet).first(64 * 1024));
+        const auto err = single_err(d.to_client);
+        CHECK(err.sequence_id == login_seq + 1);
+        CHECK(err.code == 1043);
+        CHECK(err.sql_state == "08S01");
+        CHECK(err.message.find("login packet too large") != std::string::npos);
+        CHECK(err.message.find("262144") != std::string::npos);
+        CHECK(d.client_close_requested);
+        CHECK(d.client_drain_requested);  // the client is still sending: no reset over its ERR
+        CHECK(d.session().close_reason() == CloseReason::handshake_failed);
+        CHECK_FALSE(d.saw(SessionEvent::login_received));
+        CHECK(d.session().phase() == Phase::finishing_upstream);
+        check_reserved_login(d.to_upstream, "mysql_native_password");
+        d.clear_output();
+        d.client(codec::Bytes(packet).subspan(64 * 1024));  // the rest is dropped
+        CHECK(d.to_upstream.empty());
+        CHECK(d.to_client.empty());
+        d.upstream(err_1045(2));
+        CHECK(d.session().phase() == Phase::closed);
+        CHECK(d.session().close_reason() == CloseReason::handshake_failed);
+    }
+}
+
+TEST_CASE("session: more than 256 KiB before the greeting gets an ERR as the first packet") {
+    Driver d;
+    d.connect();
+    d.client(ByteVec(300 * 1024, std::byte{0x41}));
+    const auto err = single_err(d.to_client);
+    CHECK(err.sequence_id == 0);
+    CHECK(err.code == 1043);
+    CHECK(d.client_close_requested);
+    CHECK(d.client_drain_requested);
+    CHECK(d.session().phase() == Phase::finishing_upstream);
+    d.upstream(greeting_bytes());
+    CHECK(single_err(d.to_client).code == 1043);  // the greeting is not shown to a refused client
+    check_reserved_login(d.to_upstream, "mysql_native_password");
+}
+
+}  // namespace tether::session::test

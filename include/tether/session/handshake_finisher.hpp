@@ -1,0 +1,61 @@
+// Finishing a server handshake whose client is gone, so the server sees a complete, refused login.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tether/codec/handshake.hpp"
+#include "tether/session/command_tracker.hpp"  // Clock
+#include "tether/session/handshake_turn.hpp"
+
+namespace tether::session {
+
+// A server connection dropped before its login completed counts toward the
+// server's max_connect_errors; enough of them and it refuses tether's address,
+// every app behind it, with 1129. So when a client leaves mid-handshake (or
+// tether refuses it) tether plays the client's part to the end: it answers
+// what the server waits for (the reserved login, the rest of a half-sent
+// packet, a wrong answer to an auth request), reads the server's last word
+// (ERR: close; OK: COM_QUIT, then close) and only then closes.
+class HandshakeFinisher {
+public:
+    // `turn` is the state of the exchange when the client left; `greeting` the
+    // server's, when it had arrived (else it is read here); `server_bytes` what
+    // the server sent that nobody has read yet.
+    HandshakeFinisher(const std::string& reserved_user, HandshakeTurn turn, std::unique_ptr<codec::Greeting> greeting,
+                      std::vector<std::byte> server_bytes, Clock::time_point deadline);
+
+    struct Step {
+        bool done = false;        // close the server side now (after what was appended)
+        bool greeted = false;     // the greeting arrived in this step: see greeting()
+        const char* problem = nullptr;  // why the finish could not complete, when it could not
+        // No greeting came but an ERR (1040, 1129: the server's words, for
+        // /readyz) or bytes that are not a greeting.
+        // "1040 Too many connections" when refused; empty otherwise.
+        bool refused = false;
+        std::string refusal;
+        bool bad_greeting = false;
+    };
+    // Feeds what the server sent (maybe nothing: call it once the server
+    // connection is open) and appends tether's part to `to_upstream`.
+    Step advance(codec::Bytes server_bytes, std::vector<std::byte>& to_upstream);
+
+    [[nodiscard]] bool expired(Clock::time_point now) const { return now > deadline_; }
+    [[nodiscard]] const codec::Greeting* greeting() const { return greeting_.get(); }
+    [[nodiscard]] const HandshakeTurn& turn() const { return turn_; }
+    [[nodiscard]] std::size_t buffered_bytes() const { return pending_.capacity(); }
+
+private:
+    Step read_greeting();
+    void play_client(std::vector<std::byte>& to_upstream, Step& step);
+
+    const std::string& reserved_user_;
+    HandshakeTurn turn_;
+    std::unique_ptr<codec::Greeting> greeting_;
+    std::vector<std::byte> pending_;  // server bytes not parsed yet
+    Clock::time_point deadline_;
+};
+
+}  // namespace tether::session

@@ -1,0 +1,120 @@
+// Finishing an abandoned server handshake (see handshake_finisher.hpp).
+#include "tether/session/handshake_finisher.hpp"
+
+#include "tether/codec/command.hpp"
+#include "tether/codec/response.hpp"
+#include "tether/session/reserved_login.hpp"
+
+namespace tether::session {
+
+namespace {
+
+// The same bounds the relay applies to these packets.
+constexpr std::size_t max_greeting = 64 * 1024;
+constexpr std::size_t max_server_packet = 1024 * 1024;
+// The most tether writes to complete a half-sent client packet. A client that
+// announced more and vanished costs the server one connect error rather than
+// tether megabytes of zeros per connection.
+constexpr std::size_t max_completion = 1024 * 1024;
+
+void erase_front(std::vector<std::byte>& buffer, std::size_t n) {
+    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+}  // namespace
+
+HandshakeFinisher::HandshakeFinisher(const std::string& reserved_user, HandshakeTurn turn,
+                                     std::unique_ptr<codec::Greeting> greeting, std::vector<std::byte> server_bytes,
+                                     Clock::time_point deadline)
+    : reserved_user_(reserved_user),
+      turn_(turn),
+      greeting_(std::move(greeting)),
+      pending_(std::move(server_bytes)),
+      deadline_(deadline) {}
+
+HandshakeFinisher::Step HandshakeFinisher::advance(codec::Bytes server_bytes, std::vector<std::byte>& to_upstream) {
+    pending_.insert(pending_.end(), server_bytes.begin(), server_bytes.end());
+    Step step;
+    if (!greeting_) {
+        step = read_greeting();
+        if (step.done || !greeting_) return step;
+    }
+    play_client(to_upstream, step);
+    while (!step.done) {
+        auto packet = codec::decode_logical_packet(pending_, max_server_packet);
+        if (packet.need_more()) break;
+        if (packet.malformed() || packet.value.payload.empty()) {
+            step.done = true;
+            step.problem = "the server sent a packet tether cannot follow";
+            break;
+        }
+        erase_front(pending_, packet.consumed);
+        turn_.on_server_packet(packet.value);
+        const auto first = std::to_integer<std::uint8_t>(packet.value.payload[0]);
+        if (first == codec::ok_header) {
+            // A login that needed no secret succeeded: leave as a client would.
+            codec::append_com_quit(to_upstream);
+            step.done = true;
+        } else if (first == codec::err_header) {
+            step.done = true;  // the refusal this was for: a complete, failed login
+        } else {
+            play_client(to_upstream, step);
+        }
+    }
+    if (step.done) std::vector<std::byte>().swap(pending_);
+    return step;
+}
+
+HandshakeFinisher::Step HandshakeFinisher::read_greeting() {
+    Step step;
+    auto packet = codec::decode_logical_packet(pending_, max_greeting);
+    if (packet.need_more()) return step;
+    step.done = true;
+    if (!packet.ok()) {
+        step.bad_greeting = true;
+        return step;
+    }
+    const auto& payload = packet.value.payload;
+    // An ERR instead of a greeting (1040, 1129) or garbage: there is no handshake to finish.
+    if (!payload.empty() && std::to_integer<std::uint8_t>(payload[0]) == codec::err_header) {
+        auto err = codec::decode_err(payload);
+        step.refused = true;
+        if (err.ok()) step.refusal = std::to_string(err.value.code) + " " + std::string(err.value.message);
+        return step;
+    }
+    auto greeting = codec::decode_greeting(payload);
+    if (!greeting.ok()) {
+        step.bad_greeting = true;
+        return step;
+    }
+    erase_front(pending_, packet.consumed);
+    greeting_ = std::make_unique<codec::Greeting>(std::move(greeting.value));
+    turn_.on_greeting();
+    step.done = false;
+    step.greeted = true;
+    return step;
+}
+
+// Sends what the server waits for from the client's side, if anything.
+void HandshakeFinisher::play_client(std::vector<std::byte>& to_upstream, Step& step) {
+    switch (turn_.waiting()) {
+        case HandshakeTurn::Waiting::greeting:
+            return;
+        case HandshakeTurn::Waiting::login:
+            codec::append_packet(to_upstream, 1, codec::encode_login(reserved_login(*greeting_, reserved_user_)));
+            turn_.on_login_sent(1);
+            return;
+        case HandshakeTurn::Waiting::server:
+        case HandshakeTurn::Waiting::client_answer:
+            if (!turn_.complete_client_side(to_upstream, max_completion)) {
+                step.done = true;
+                step.problem = "the client left inside a packet too large to complete";
+            }
+            return;
+        case HandshakeTurn::Waiting::done:
+            step.done = true;
+            return;
+    }
+}
+
+}  // namespace tether::session
