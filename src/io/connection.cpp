@@ -26,6 +26,7 @@ Connection::Connection(Proxy& proxy, std::uint64_t id, const session::SessionCon
 }
 
 void Connection::start_with_client(std::string peer) {
+    EntryGuard guard(*this);
     peer_ = std::move(peer);
     client_.initialized = true;
     client_.connected = true;
@@ -38,6 +39,7 @@ void Connection::start_with_client(std::string peer) {
 }
 
 void Connection::start_probe() {
+    EntryGuard guard(*this);
     probe_ = true;
     peer_ = "readiness-probe";
     client_.closed = true;
@@ -80,6 +82,7 @@ void Connection::alloc_cb(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
 void Connection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* self = static_cast<Connection*>(stream->data);
     Socket& from = reinterpret_cast<uv_stream_t*>(&self->client_.uv.stream) == stream ? self->client_ : self->upstream_;
+    EntryGuard guard(*self);
     self->on_read(from, nread, buf);
 }
 
@@ -186,6 +189,7 @@ void Connection::write_cb(uv_write_t* req, int status) {
     Socket& to = *request->socket;
     const std::size_t size = request->bytes.size();
     delete request;
+    EntryGuard guard(*self);
     --self->pending_requests_;
     self->on_written(to, size, status);
 }
@@ -239,12 +243,13 @@ void Connection::close_socket(Socket& socket) {
 
 void Connection::close_cb(uv_handle_t* handle) {
     auto* self = static_cast<Connection*>(handle->data);
+    EntryGuard guard(*self);
     --self->open_handles_;
     self->maybe_finish();
 }
 
 void Connection::maybe_finish() {
-    if (finished_) return;
+    if (finished_ || entry_depth_ > 0) return;  // the outermost EntryGuard comes back here
     if (session_.phase() != session::Phase::closed) return;
     // The session is done: make sure both sockets are on their way out.
     request_close(client_);
@@ -255,6 +260,7 @@ void Connection::maybe_finish() {
 }
 
 void Connection::tick(session::Clock::time_point now) {
+    EntryGuard guard(*this);
     if (session_.phase() == session::Phase::closed) return;
     session::Actions actions;
     session_.on_tick(now, actions);
@@ -262,6 +268,7 @@ void Connection::tick(session::Clock::time_point now) {
 }
 
 void Connection::close(session::CloseReason reason) {
+    EntryGuard guard(*this);
     session::Actions actions;
     session_.close(reason, actions);
     apply(actions, {}, true);

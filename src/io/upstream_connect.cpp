@@ -52,6 +52,7 @@ void Connection::connect_upstream() {
 
 void Connection::resolve_cb(uv_getaddrinfo_t* req, int status, addrinfo* result) {
     auto* self = static_cast<Connection*>(req->data);
+    EntryGuard guard(*self);
     --self->pending_requests_;
     self->on_resolved(status, result);
 }
@@ -94,6 +95,7 @@ void Connection::connect_tcp(const sockaddr* address) {
 
 void Connection::connect_cb(uv_connect_t* req, int status) {
     auto* self = static_cast<Connection*>(req->data);
+    EntryGuard guard(*self);
     --self->pending_requests_;
     self->connect_requests_.reset();
     self->on_connected(status);

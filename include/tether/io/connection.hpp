@@ -88,6 +88,23 @@ private:
     void on_socket_error(Socket& socket, int status);
     void on_socket_closed();
     void maybe_finish();
+    // Held by every entry point into a Connection (libuv callbacks, the
+    // Proxy's calls): the Connection is finished (and deleted) only when the
+    // outermost one returns, never while a caller up the stack still uses it
+    // (a synchronous libuv failure inside apply(), a callback closing its own
+    // connection).
+    class EntryGuard {
+    public:
+        explicit EntryGuard(Connection& c) : c_(c) { ++c_.entry_depth_; }
+        EntryGuard(const EntryGuard&) = delete;
+        EntryGuard& operator=(const EntryGuard&) = delete;
+        ~EntryGuard() {
+            if (--c_.entry_depth_ == 0) c_.maybe_finish();  // may delete c_: nothing after this
+        }
+
+    private:
+        Connection& c_;
+    };
     Socket& other(Socket& s) { return &s == &client_ ? upstream_ : client_; }
 
     static void alloc_cb(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
@@ -113,6 +130,7 @@ private:
     int open_handles_ = 0;      // initialized handles whose close callbacks have not run
     bool probe_ = false;
     bool finished_ = false;
+    int entry_depth_ = 0;  // EntryGuards on the stack
     bool upstream_counted_ = false;
     bool counted_open_ = false;
     bool has_labels_ = false;
