@@ -38,6 +38,17 @@ void Connection::start_with_client(std::string peer) {
     start_reading(client_);
 }
 
+void Connection::start_refused(std::string peer, const session::Admission& refusal) {
+    EntryGuard guard(*this);
+    peer_ = std::move(peer);
+    client_.initialized = true;
+    client_.connected = true;
+    ++open_handles_;
+    session::Actions actions;
+    session_.refuse_at_accept(refusal, actions);
+    apply(actions, {}, true);
+}
+
 void Connection::start_probe() {
     EntryGuard guard(*this);
     probe_ = true;

@@ -18,6 +18,8 @@ namespace {
 
 constexpr auto tick_interval = std::chrono::milliseconds(250);
 constexpr auto sweep_interval = std::chrono::seconds(10);
+// At most one connection_rejected line per client label and limit in this window.
+constexpr auto rejection_log_window = std::chrono::seconds(10);
 
 double seconds_between(session::Clock::time_point from, session::Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
@@ -62,7 +64,8 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
       admin_(loop, *this),
       read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()),
       admission_({config.max_connections, config.max_connections_per_client, config.max_connections_per_user,
-                  config.admin_users}) {
+                  config.admin_users}),
+      handshakes_({config.max_handshakes, config.max_handshakes_per_address}) {
     idle_policy_.suspect_after = config.leak_idle_threshold;
     idle_policy_.idle_timeout = config.idle_timeout;
     idle_policy_.idle_in_transaction_timeout = config.idle_in_transaction_timeout;
@@ -151,6 +154,21 @@ void Proxy::on_accept(int status) {
     connection->set_peer_port(port);
     connections_.emplace(connection->id(), connection);
     log::debug("accepted", {{"id", std::to_string(connection->id())}, {"peer", peer}});
+    // Before any server connection is made: a client that never logs in must
+    // not hold one of the server's slots beyond the cap.
+    const std::string address = config_.listen.kind == config::Address::Kind::tcp ? peer : std::string();
+    const attribution::AdmissionVerdict verdict = handshakes_.decide(address);
+    if (!verdict.allowed) {
+        metrics_.rejected_at_accept(attribution::limit_name(verdict.limit));
+        connection->peer_ = peer;  // for the log line
+        log_rejection(*connection, verdict);
+        connection->start_refused(std::move(peer),
+                                  session::Admission::refuse(verdict.error_code, verdict.sql_state, verdict.message));
+        return;
+    }
+    handshakes_.enter(address);
+    connection->in_handshake_ = true;
+    connection->handshake_address_ = address;
     connection->start_with_client(std::move(peer));
 }
 
@@ -210,6 +228,7 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
         }
     }
     if (has(actions.events, SessionEvent::authenticated)) {
+        leave_handshake(connection);
         connection.counted_open_ = true;
         metrics_.session_opened(connection.labels_);
         const codec::Login& login = *s.login();
@@ -254,16 +273,27 @@ session::Admission Proxy::admit(Connection& connection) {
     return session::Admission::allow();
 }
 
-// One line per client and limit at most every 10 s: a pool that retries in a
-// loop must not flood the log, but its name must be in it.
+void Proxy::leave_handshake(Connection& connection) {
+    if (!connection.in_handshake_) return;
+    connection.in_handshake_ = false;
+    handshakes_.leave(connection.handshake_address_);
+    std::string().swap(connection.handshake_address_);
+}
+
+// One line per client label and limit at most every 10 s: a pool that retries
+// in a loop must not flood the log, but its name must be in it. Keyed by the
+// metrics label, not the raw name the client chose: 100,000 made-up names
+// share "_other", one line and one entry.
 void Proxy::log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict) {
     const auto t = now();
-    auto& entry = rejection_logs_[{connection.client_key_, verdict.limit}];
-    if (entry.last != session::Clock::time_point{} && t - entry.last < std::chrono::seconds(10)) {
+    const std::string& label = connection.has_labels_ ? connection.labels_.client : std::string();
+    auto& entry = rejection_logs_[{label, verdict.limit}];
+    if (entry.last != session::Clock::time_point{} && t - entry.last < rejection_log_window) {
         ++entry.suppressed;
         return;
     }
     log::warn("connection_rejected", {{"client", connection.client_key_},
+                                      {"label", label},
                                       {"user", connection.user_key_},
                                       {"limit", std::string(attribution::limit_name(verdict.limit))},
                                       {"peer", connection.peer()},
@@ -271,6 +301,24 @@ void Proxy::log_rejection(const Connection& connection, const attribution::Admis
                                       {"detail", verdict.message}});
     entry.last = t;
     entry.suppressed = 0;
+}
+
+// An entry two windows past its last line carries nothing but what it
+// suppressed: that is logged now, and the entry goes. (Within the second
+// window the next refusal's line still reports the suppressed count itself.)
+void Proxy::prune_rejection_logs(session::Clock::time_point t) {
+    for (auto it = rejection_logs_.begin(); it != rejection_logs_.end();) {
+        if (t - it->second.last < 2 * rejection_log_window) {
+            ++it;
+            continue;
+        }
+        if (it->second.suppressed > 0) {
+            log::warn("connection_rejected_suppressed", {{"label", it->first.first},
+                                                         {"limit", std::string(attribution::limit_name(it->first.second))},
+                                                         {"suppressed", std::to_string(it->second.suppressed)}});
+        }
+        it = rejection_logs_.erase(it);
+    }
 }
 
 void Proxy::on_connection_finished(Connection* connection) {
@@ -287,6 +335,7 @@ void Proxy::on_connection_finished(Connection* connection) {
         return;
     }
     connections_.erase(connection->id());
+    leave_handshake(*connection);
     const auto reason = s.close_reason().value_or(session::CloseReason::client_closed);
     const double age = seconds_between(s.started_at(), now());
     metrics_.session_closed(reason, age);
@@ -328,6 +377,7 @@ void Proxy::on_tick() {
     if (t - last_scan_ >= std::chrono::seconds(1)) {
         last_scan_ = t;
         scan_sessions(t);
+        prune_rejection_logs(t);
     }
     if (shutting_down_) {
         if (!closing_all_ && t >= drain_deadline_) {

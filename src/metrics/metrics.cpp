@@ -101,7 +101,8 @@ struct Metrics::State {
                                   .Register(*registry)),
           rejected(prometheus::BuildCounter()
                        .Name("tether_rejected_connections_total")
-                       .Help("Logins refused by a connection cap, by client, user and limit (total, client, user)")
+                       .Help("Connections refused by a cap: logins by client, user and limit (total, client, user); "
+                             "at accept, before any login, by limit (handshakes, handshakes_per_address) with client and user empty")
                        .Register(*registry)),
           desyncs(prometheus::BuildCounter()
                       .Name("tether_protocol_desyncs_total")
@@ -171,6 +172,7 @@ struct Metrics::State {
     prometheus::Gauge& rss;
     std::array<prometheus::Counter*, session::all_close_reasons.size()> closed_by_reason{};
     std::map<std::pair<std::string, std::string>, PairSeries> pairs;
+    std::map<std::string, prometheus::Counter*, std::less<>> rejected_at_accept;  // by limit: a handful
 };
 
 Metrics::Metrics(MetricsConfig config) : state_(std::make_unique<State>(config)) {}
@@ -241,6 +243,15 @@ void Metrics::rejected(const SessionLabels& labels, std::string_view limit) {
     if (it == s.rejected.end()) {
         auto* counter = &state_->rejected.Add({{"client", labels.client}, {"user", labels.user}, {"limit", std::string(limit)}});
         it = s.rejected.emplace(std::string(limit), counter).first;
+    }
+    it->second->Increment();
+}
+
+void Metrics::rejected_at_accept(std::string_view limit) {
+    auto it = state_->rejected_at_accept.find(limit);
+    if (it == state_->rejected_at_accept.end()) {
+        auto* counter = &state_->rejected.Add({{"client", ""}, {"user", ""}, {"limit", std::string(limit)}});
+        it = state_->rejected_at_accept.emplace(std::string(limit), counter).first;
     }
     it->second->Increment();
 }

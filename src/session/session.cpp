@@ -106,6 +106,15 @@ void Session::start(Actions& out) {
     out.connect_upstream = true;
 }
 
+void Session::refuse_at_accept(const Admission& refusal, Actions& out) {
+    // Sent instead of a greeting: sequence id 0.
+    codec::append_err(out.to_client, 0, refusal.error_code, refusal.sql_state, refusal.message);
+    out.note = refusal.message;
+    set_reason(CloseReason::rejected);
+    close_client_side(out);
+    enter(Phase::closed);
+}
+
 void Session::on_upstream_connected(Clock::time_point now, Actions& out) {
     now_ = now;
     upstream_connecting_ = false;

@@ -45,6 +45,9 @@ public:
     // Takes the accepted client (already initialized by the listener).
     void start_with_client(std::string peer);
     void start_probe();
+    // Takes the accepted client, refused at accept: it gets `refusal` as its
+    // first packet, no server connection is made.
+    void start_refused(std::string peer, const session::Admission& refusal);
 
     void tick(session::Clock::time_point now);
     void close(session::CloseReason reason);
@@ -141,6 +144,10 @@ private:
     std::string client_key_;
     std::string user_key_;
     bool charged_ = false;
+    // Counted in the Proxy's HandshakeGate (under handshake_address_) from
+    // accept until the login completes or the session ends.
+    bool in_handshake_ = false;
+    std::string handshake_address_;
     bool suspect_logged_ = false;  // the leak_suspect line for the current idle spell was written
     const char* socket_error_ = nullptr;  // why a socket ended, when it was not a plain EOF
 };

@@ -17,6 +17,7 @@
 #include "tether/admin/admin_api.hpp"
 #include "tether/attribution/admission.hpp"
 #include "tether/attribution/client_label.hpp"
+#include "tether/attribution/handshake_gate.hpp"
 #include "tether/attribution/leak_scan.hpp"
 #include "tether/config/config.hpp"
 #include "tether/io/admin_server.hpp"
@@ -73,6 +74,8 @@ private:
     void record_upstream(bool ok, std::string problem);
     void scan_sessions(session::Clock::time_point now);  // the janitor's leak scan and idle policies (janitor.cpp)
     void log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict);
+    void prune_rejection_logs(session::Clock::time_point now);
+    void leave_handshake(Connection& connection);
     static void accept_cb(uv_stream_t* server, int status);
     static void tick_cb(uv_timer_t* timer);
 
@@ -113,10 +116,15 @@ private:
     std::function<void()> on_stopped_;
 
     attribution::AdmissionControl admission_;
+    attribution::HandshakeGate handshakes_;
     attribution::IdlePolicy idle_policy_;
     attribution::LeakReporter leak_reporter_;
     session::Clock::time_point last_scan_{};
     session::Clock::time_point last_report_{};
+    // Rate limit of connection_rejected lines, keyed by the client's metrics
+    // label (bounded by --max-client-labels: the rest share "_other"; empty
+    // for refusals at accept) and the limit; entries idle for a window are
+    // pruned by the janitor.
     struct RejectionLog {
         session::Clock::time_point last{};
         std::size_t suppressed = 0;

@@ -61,6 +61,10 @@ public:
     Session(const SessionConfig& config, Clock::time_point now);
 
     void start(Actions& out);
+    // Instead of start(): the owner refused the connection at accept (a cap
+    // on open handshakes). The client gets the ERR as its first packet; no
+    // server connection is made.
+    void refuse_at_accept(const Admission& refusal, Actions& out);
     void on_upstream_connected(Clock::time_point now, Actions& out);
     void on_upstream_connect_failed(std::string_view why, Actions& out);
     void on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions& out);
