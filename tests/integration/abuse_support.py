@@ -84,3 +84,24 @@ class Slowloris:
         for s in self.open:
             s.close()
         self.open = []
+
+
+def raw_login(host, port, user, attrs, timeout=5.0):
+    """A complete login with connection attributes and a dummy auth response (for logins tether
+    refuses before the server sees them). Returns the first packet after it as (seq, payload)."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        greeting = first_packet(s, timeout)
+        if greeting is None or greeting[1][:1] == b"\xff":
+            return greeting
+        caps = 0x1 | 0x200 | 0x8000 | 0x80000 | 0x100000  # PROTOCOL_41 SECURE_CONN PLUGIN_AUTH CONNECT_ATTRS
+        kv = b"".join(_lenenc(k.encode()) + _lenenc(v.encode()) for k, v in attrs.items())
+        payload = struct.pack("<IIB", caps, 1 << 24, 45) + b"\0" * 23
+        payload += user.encode() + b"\0" + bytes([20]) + b"\x01" * 20
+        payload += b"mysql_native_password\0" + _lenenc(kv)
+        s.sendall(len(payload).to_bytes(3, "little") + b"\x01" + payload)
+        return first_packet(s, timeout)
+
+
+def _lenenc(b):
+    assert len(b) < 251
+    return bytes([len(b)]) + b
