@@ -246,7 +246,7 @@ void Connection::close_socket(Socket& socket) {
     if (socket.closed) return;
     socket.closed = true;
     socket.reading = false;
-    if (&socket == &upstream_ && connect_requests_ && !upstream_.initialized) {
+    if (&socket == &upstream_ && connect_requests_ && connect_requests_->resolving) {
         uv_cancel(reinterpret_cast<uv_req_t*>(&connect_requests_->resolve));  // still resolving
     }
     if (socket.initialized && !uv_is_closing(&socket.uv.handle)) uv_close(&socket.uv.handle, &Connection::close_cb);

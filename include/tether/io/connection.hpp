@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tether/metrics/metrics.hpp"
 #include "tether/session/session.hpp"
@@ -84,6 +85,8 @@ private:
     void connect_upstream();
     void on_resolved(int status, addrinfo* result);
     void connect_tcp(const sockaddr* address);
+    void connect_next_address();
+    void on_address_failed(int status);
     void on_connected(int status);
     void on_read(Socket& from, ssize_t nread, const uv_buf_t* buf);
     void on_written(Socket& to, std::size_t bytes, int status);
@@ -116,6 +119,7 @@ private:
     static void close_cb(uv_handle_t* handle);
     static void resolve_cb(uv_getaddrinfo_t* req, int status, addrinfo* result);
     static void connect_cb(uv_connect_t* req, int status);
+    static void retry_close_cb(uv_handle_t* handle);
 
     Proxy& proxy_;
     std::uint64_t id_;
@@ -127,6 +131,13 @@ private:
     struct ConnectRequests {
         uv_getaddrinfo_t resolve{};
         uv_connect_t connect{};
+        bool resolving = false;
+        // Every address the name resolved to, tried in order (IPv6 and IPv4
+        // for one name, several A records for a cluster endpoint) within
+        // --connect-timeout in total.
+        std::vector<sockaddr_storage> addresses;
+        std::size_t next = 0;
+        std::string failures;  // why each one failed, for the client's ERR
     };
     std::unique_ptr<ConnectRequests> connect_requests_;
     int pending_requests_ = 0;  // resolve/connect requests whose callbacks have not run
