@@ -142,6 +142,11 @@ void Connection::handle_events(session::Actions& actions) {
         session_.admit(proxy_.admit(*this), next);
         apply(next, {}, true);
     }
+    if (has(actions.events, session::SessionEvent::change_user_accepted)) {
+        session::Actions next;
+        session_.admit_change_user(proxy_.admit_change_user(*this), next);
+        apply(next, {}, false);
+    }
 }
 
 void Connection::write(Socket& to, codec::Bytes bytes) {

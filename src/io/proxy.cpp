@@ -211,10 +211,10 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
         connection.client_key_ = client;
         connection.user_key_ = login.user;
         if (connection.charged_) {
-            // COM_CHANGE_USER moves the session's charge to its new identity
-            // (caps are decided at login only).
+            // COM_CHANGE_USER: the old identity's charge goes; the new one is
+            // admitted (and charged, unless an admin user) by admit_change_user().
             admission_.release(old_client_key, old_user_key);
-            admission_.charge(connection.client_key_, connection.user_key_);
+            connection.charged_ = false;
         }
         if (had) {
             // COM_CHANGE_USER: the open session moves to its new labels.
@@ -278,6 +278,22 @@ void Proxy::leave_handshake(Connection& connection) {
     connection.in_handshake_ = false;
     handshakes_.leave(connection.handshake_address_);
     std::string().swap(connection.handshake_address_);
+}
+
+// A change of user is admitted like a login (its old charge is already
+// released): over a cap the session ends, counted as rejected.
+session::Admission Proxy::admit_change_user(Connection& connection) {
+    const attribution::AdmissionVerdict verdict = admission_.decide(connection.client_key_, connection.user_key_);
+    if (!verdict.allowed) {
+        metrics_.rejected(connection.labels_, attribution::limit_name(verdict.limit));
+        log_rejection(connection, verdict);
+        return session::Admission::refuse(verdict.error_code, verdict.sql_state, verdict.message);
+    }
+    if (!verdict.admin) {
+        admission_.charge(connection.client_key_, connection.user_key_);
+        connection.charged_ = true;
+    }
+    return session::Admission::allow();
 }
 
 // One line per client label and limit at most every 10 s: a pool that retries

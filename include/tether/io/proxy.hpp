@@ -56,6 +56,8 @@ public:
     void on_session_events(Connection& connection, session::Actions& actions);
     // The caps' decision on a login (SessionEvent::login_received).
     session::Admission admit(Connection& connection);
+    // The caps' decision on a change of user (SessionEvent::change_user_accepted).
+    session::Admission admit_change_user(Connection& connection);
     void on_upstream_connected(Connection& connection);
     void on_connection_finished(Connection* connection);
 
