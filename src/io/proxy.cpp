@@ -61,6 +61,7 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
     : loop_(loop),
       config_(config),
       metrics_(metrics),
+      listener_(loop),
       admin_(loop, *this),
       read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()),
       admission_({config.max_connections, config.max_connections_per_client, config.max_connections_per_user,
@@ -84,23 +85,10 @@ session::Clock::time_point Proxy::now() const { return session::Clock::now(); }
 uv_buf_t Proxy::read_buffer() { return uv_buf_init(read_buffer_->data(), static_cast<unsigned>(read_buffer_->size())); }
 
 bool Proxy::start() {
-    int rc = 0;
     const auto& listen = config_.listen;
-    if (listen.kind == config::Address::Kind::unix_socket) {
-        uv_pipe_init(loop_, &listener_.pipe, 0);
-        ::unlink(listen.path.c_str());  // a stale socket file from an earlier run
-        rc = uv_pipe_bind(&listener_.pipe, listen.path.c_str());
-        if (rc == 0) ::chmod(listen.path.c_str(), 0666);
-    } else {
-        uv_tcp_init(loop_, &listener_.tcp);
-        sockaddr_storage storage{};
-        rc = uv_ip4_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in*>(&storage));
-        if (rc != 0) rc = uv_ip6_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in6*>(&storage));
-        if (rc == 0) rc = uv_tcp_bind(&listener_.tcp, reinterpret_cast<const sockaddr*>(&storage), 0);
-    }
-    listener_.handle.data = this;
     listening_ = true;
-    if (rc == 0) rc = uv_listen(&listener_.stream, 1024, &Proxy::accept_cb);
+    int rc = listener_.start(
+        listen, [this](int fd) { on_accept(fd); }, [this](int error, bool refused) { on_accept_error(error, refused); });
     if (rc != 0) {
         log::error("listen_failed", {{"listen", listen.text}, {"error", uv_strerror(rc)}});
         return false;
@@ -124,23 +112,21 @@ bool Proxy::start() {
     return true;
 }
 
-void Proxy::accept_cb(uv_stream_t* server, int status) { static_cast<Proxy*>(server->data)->on_accept(status); }
-
-void Proxy::on_accept(int status) {
-    if (status < 0) {
-        log::warn("accept_failed", {{"error", uv_strerror(status)}});
-        return;
-    }
+void Proxy::on_accept(int fd) {
     auto* connection = new Connection(*this, next_id_++, session_config_);
     Socket& client = connection->client_socket();
     std::string peer = "unix";
+    int rc = 0;
     if (config_.listen.kind == config::Address::Kind::unix_socket) {
         uv_pipe_init(loop_, &client.uv.pipe, 0);
+        rc = uv_pipe_open(&client.uv.pipe, fd);
     } else {
         uv_tcp_init(loop_, &client.uv.tcp);
+        rc = uv_tcp_open(&client.uv.tcp, fd);
     }
     client.uv.handle.data = connection;
-    if (uv_accept(&listener_.stream, &client.uv.stream) != 0) {
+    if (rc != 0) {
+        ::close(fd);  // not the handle's: libuv did not take it
         client.initialized = true;
         uv_close(&client.uv.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
         return;
@@ -170,6 +156,25 @@ void Proxy::on_accept(int status) {
     connection->in_handshake_ = true;
     connection->handshake_address_ = address;
     connection->start_with_client(std::move(peer));
+}
+
+// Out of file descriptors (or another accept failure): counted, logged at
+// most once a window with how many more there were; the Listener has answered
+// the waiting client or paused until the next tick.
+void Proxy::on_accept_error(int uv_error, bool refused) {
+    metrics_.accept_failed(uv_err_name(uv_error));
+    const auto t = now();
+    if (last_accept_error_log_ != session::Clock::time_point{} && t - last_accept_error_log_ < rejection_log_window) {
+        ++accept_errors_unlogged_;
+        return;
+    }
+    log::warn("accept_failed", {{"error", uv_err_name(uv_error)},
+                                {"detail", uv_strerror(uv_error)},
+                                {"open_connections", std::to_string(connections_.size())},
+                                {"client_refused", refused ? "true" : "false"},
+                                {"suppressed", std::to_string(accept_errors_unlogged_)}});
+    last_accept_error_log_ = t;
+    accept_errors_unlogged_ = 0;
 }
 
 void Proxy::on_upstream_connected(Connection&) { metrics_.upstream_opened(); }
@@ -390,6 +395,7 @@ void Proxy::on_tick() {
         if (it != connections_.end()) it->second->tick(t);
     }
     if (probe_ != nullptr) probe_->tick(t);
+    listener_.resume();  // if it paused for want of a descriptor
     if (t - last_scan_ >= std::chrono::seconds(1)) {
         last_scan_ = t;
         scan_sessions(t);
@@ -478,10 +484,8 @@ void Proxy::drain() {
     log::info("draining", {{"sessions", std::to_string(connections_.size())},
                            {"grace_seconds", fmt_seconds(std::chrono::duration<double>(config_.shutdown_grace).count())}});
     // New clients are refused by the kernel from here on; open sessions go on.
-    if (listening_) {
-        listening_ = false;
-        uv_close(&listener_.handle, nullptr);
-    }
+    listening_ = false;
+    listener_.close();
     maybe_stop();
 }
 

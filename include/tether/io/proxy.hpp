@@ -22,6 +22,7 @@
 #include "tether/config/config.hpp"
 #include "tether/io/admin_server.hpp"
 #include "tether/io/connection.hpp"
+#include "tether/io/listener.hpp"
 #include "tether/metrics/metrics.hpp"
 
 namespace tether::io {
@@ -69,7 +70,8 @@ public:
     bool close_connection(std::uint64_t id) override;
 
 private:
-    void on_accept(int status);
+    void on_accept(int fd);
+    void on_accept_error(int uv_error, bool refused);
     void on_tick();
     void start_probe();
     void maybe_stop();
@@ -78,7 +80,6 @@ private:
     void log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict);
     void prune_rejection_logs(session::Clock::time_point now);
     void leave_handshake(Connection& connection);
-    static void accept_cb(uv_stream_t* server, int status);
     static void tick_cb(uv_timer_t* timer);
 
     uv_loop_t* loop_;
@@ -87,13 +88,11 @@ private:
     session::SessionConfig session_config_;
     std::vector<attribution::LabelRule> label_rules_;
 
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } listener_{};
+    Listener listener_;
     bool listening_ = false;
+    // accept_failed lines: at most one per window, with how many were not logged.
+    session::Clock::time_point last_accept_error_log_{};
+    std::size_t accept_errors_unlogged_ = 0;
     uv_timer_t ticker_{};
     bool ticker_started_ = false;
     AdminServer admin_;
