@@ -45,10 +45,16 @@ int Listener::start(const config::Address& address, OnAccepted on_accepted, OnAc
         rc = uv_ip4_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in*>(&storage));
         if (rc != 0) rc = uv_ip6_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in6*>(&storage));
         if (rc == 0) rc = uv_tcp_bind(&socket_.tcp, reinterpret_cast<const sockaddr*>(&storage), 0);
+        // uv_tcp_bind keeps EADDRINUSE for uv_listen to report; this listener
+        // calls listen() itself, which would bind an unbound socket to a random
+        // port. A bound socket has a port: no port means the bind failed.
+        sockaddr_storage bound{};
+        int length = sizeof bound;
+        if (rc == 0) rc = uv_tcp_getsockname(&socket_.tcp, reinterpret_cast<sockaddr*>(&bound), &length);
+        if (rc == 0 && reinterpret_cast<const sockaddr_in*>(&bound)->sin_port == 0) rc = UV_EADDRINUSE;
     }
     uv_os_fd_t fd = -1;
     if (rc == 0) rc = uv_fileno(&socket_.handle, &fd);
-    // uv_tcp_bind may defer a bind error (EADDRINUSE) to listen: listen() reports it here.
     if (rc == 0 && ::listen(fd, backlog) != 0) rc = -errno;
     if (rc != 0) return rc;
     fd_ = fd;
