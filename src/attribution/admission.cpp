@@ -25,6 +25,8 @@ std::string_view limit_name(Limit limit) {
         case Limit::total: return "total";
         case Limit::client: return "client";
         case Limit::user: return "user";
+        case Limit::handshakes: return "handshakes";
+        case Limit::handshakes_per_address: return "handshakes_per_address";
     }
     return "total";
 }

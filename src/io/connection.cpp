@@ -34,6 +34,7 @@ Connection::Connection(Proxy& proxy, std::uint64_t id, const session::SessionCon
 }
 
 void Connection::start_with_client(std::string peer) {
+    EntryGuard guard(*this);
     peer_ = std::move(peer);
     client_.initialized = true;
     client_.connected = true;
@@ -45,7 +46,19 @@ void Connection::start_with_client(std::string peer) {
     start_reading(client_);
 }
 
+void Connection::start_refused(std::string peer, const session::Admission& refusal) {
+    EntryGuard guard(*this);
+    peer_ = std::move(peer);
+    client_.initialized = true;
+    client_.connected = true;
+    ++open_handles_;
+    session::Actions actions;
+    session_.refuse_at_accept(refusal, actions);
+    apply(actions, {}, true);
+}
+
 void Connection::start_probe() {
+    EntryGuard guard(*this);
     probe_ = true;
     peer_ = "readiness-probe";
     client_.closed = true;
@@ -89,6 +102,7 @@ void Connection::alloc_cb(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
 void Connection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* self = static_cast<Connection*>(stream->data);
     Socket& from = reinterpret_cast<uv_stream_t*>(&self->client_.uv.stream) == stream ? self->client_ : self->upstream_;
+    EntryGuard guard(*self);
     self->on_read(from, nread, buf);
 }
 
@@ -140,6 +154,11 @@ void Connection::handle_events(session::Actions& actions) {
         session::Actions next;
         session_.admit(proxy_.admit(*this), next);
         apply(next, {}, true);
+    }
+    if (has(actions.events, session::SessionEvent::change_user_accepted)) {
+        session::Actions next;
+        session_.admit_change_user(proxy_.admit_change_user(*this), next);
+        apply(next, {}, false);
     }
 }
 
@@ -199,6 +218,7 @@ void Connection::write_cb(uv_write_t* req, int status) {
     Socket& to = *request->socket;
     const std::size_t size = request->bytes.size();
     delete request;
+    EntryGuard guard(*self);
     --self->pending_requests_;
     self->on_written(to, size, status);
 }
@@ -286,7 +306,7 @@ void Connection::close_socket(Socket& socket) {
     if (socket.closed) return;
     socket.closed = true;
     socket.reading = false;
-    if (&socket == &upstream_ && connect_requests_ && !upstream_.initialized) {
+    if (&socket == &upstream_ && connect_requests_ && connect_requests_->resolving) {
         uv_cancel(reinterpret_cast<uv_req_t*>(&connect_requests_->resolve));  // still resolving
     }
     if (socket.initialized && !uv_is_closing(&socket.uv.handle)) uv_close(&socket.uv.handle, &Connection::close_cb);
@@ -294,12 +314,13 @@ void Connection::close_socket(Socket& socket) {
 
 void Connection::close_cb(uv_handle_t* handle) {
     auto* self = static_cast<Connection*>(handle->data);
+    EntryGuard guard(*self);
     --self->open_handles_;
     self->maybe_finish();
 }
 
 void Connection::maybe_finish() {
-    if (finished_) return;
+    if (finished_ || entry_depth_ > 0) return;  // the outermost EntryGuard comes back here
     if (session_.phase() != session::Phase::closed) return;
     // The session is done: make sure both sockets are on their way out.
     request_close(client_);
@@ -310,6 +331,7 @@ void Connection::maybe_finish() {
 }
 
 void Connection::tick(session::Clock::time_point now) {
+    EntryGuard guard(*this);
     if (client_.draining && !client_.closed && now > drain_deadline_) {
         close_socket(client_);
         maybe_finish();
@@ -322,6 +344,7 @@ void Connection::tick(session::Clock::time_point now) {
 }
 
 void Connection::close(session::CloseReason reason) {
+    EntryGuard guard(*this);
     if (client_.draining) close_socket(client_);  // admin or shutdown: no more waiting for it
     session::Actions actions;
     session_.close(reason, actions);

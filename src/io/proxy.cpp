@@ -18,6 +18,8 @@ namespace {
 
 constexpr auto tick_interval = std::chrono::milliseconds(250);
 constexpr auto sweep_interval = std::chrono::seconds(10);
+// At most one connection_rejected line per client label and limit in this window.
+constexpr auto rejection_log_window = std::chrono::seconds(10);
 
 double seconds_between(session::Clock::time_point from, session::Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
@@ -59,10 +61,12 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
     : loop_(loop),
       config_(config),
       metrics_(metrics),
+      listener_(loop),
       admin_(loop, *this),
       read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()),
       admission_({config.max_connections, config.max_connections_per_client, config.max_connections_per_user,
-                  config.admin_users}) {
+                  config.admin_users}),
+      handshakes_({config.max_handshakes, config.max_handshakes_per_address}) {
     idle_policy_.suspect_after = config.leak_idle_threshold;
     idle_policy_.idle_timeout = config.idle_timeout;
     idle_policy_.idle_in_transaction_timeout = config.idle_in_transaction_timeout;
@@ -81,23 +85,10 @@ session::Clock::time_point Proxy::now() const { return session::Clock::now(); }
 uv_buf_t Proxy::read_buffer() { return uv_buf_init(read_buffer_->data(), static_cast<unsigned>(read_buffer_->size())); }
 
 bool Proxy::start() {
-    int rc = 0;
     const auto& listen = config_.listen;
-    if (listen.kind == config::Address::Kind::unix_socket) {
-        uv_pipe_init(loop_, &listener_.pipe, 0);
-        ::unlink(listen.path.c_str());  // a stale socket file from an earlier run
-        rc = uv_pipe_bind(&listener_.pipe, listen.path.c_str());
-        if (rc == 0) ::chmod(listen.path.c_str(), 0666);
-    } else {
-        uv_tcp_init(loop_, &listener_.tcp);
-        sockaddr_storage storage{};
-        rc = uv_ip4_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in*>(&storage));
-        if (rc != 0) rc = uv_ip6_addr(listen.host.c_str(), listen.port, reinterpret_cast<sockaddr_in6*>(&storage));
-        if (rc == 0) rc = uv_tcp_bind(&listener_.tcp, reinterpret_cast<const sockaddr*>(&storage), 0);
-    }
-    listener_.handle.data = this;
     listening_ = true;
-    if (rc == 0) rc = uv_listen(&listener_.stream, 1024, &Proxy::accept_cb);
+    int rc = listener_.start(
+        listen, [this](int fd) { on_accept(fd); }, [this](int error, bool refused) { on_accept_error(error, refused); });
     if (rc != 0) {
         log::error("listen_failed", {{"listen", listen.text}, {"error", uv_strerror(rc)}});
         return false;
@@ -124,23 +115,21 @@ bool Proxy::start() {
     return true;
 }
 
-void Proxy::accept_cb(uv_stream_t* server, int status) { static_cast<Proxy*>(server->data)->on_accept(status); }
-
-void Proxy::on_accept(int status) {
-    if (status < 0) {
-        log::warn("accept_failed", {{"error", uv_strerror(status)}});
-        return;
-    }
+void Proxy::on_accept(int fd) {
     auto* connection = new Connection(*this, next_id_++, session_config_);
     Socket& client = connection->client_socket();
     std::string peer = "unix";
+    int rc = 0;
     if (config_.listen.kind == config::Address::Kind::unix_socket) {
         uv_pipe_init(loop_, &client.uv.pipe, 0);
+        rc = uv_pipe_open(&client.uv.pipe, fd);
     } else {
         uv_tcp_init(loop_, &client.uv.tcp);
+        rc = uv_tcp_open(&client.uv.tcp, fd);
     }
     client.uv.handle.data = connection;
-    if (uv_accept(&listener_.stream, &client.uv.stream) != 0) {
+    if (rc != 0) {
+        ::close(fd);  // not the handle's: libuv did not take it
         client.initialized = true;
         uv_close(&client.uv.handle, [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
         return;
@@ -154,7 +143,41 @@ void Proxy::on_accept(int status) {
     connection->set_peer_port(port);
     connections_.emplace(connection->id(), connection);
     log::debug("accepted", {{"id", std::to_string(connection->id())}, {"peer", peer}});
+    // Before any server connection is made: a client that never logs in must
+    // not hold one of the server's slots beyond the cap.
+    const std::string address = config_.listen.kind == config::Address::Kind::tcp ? peer : std::string();
+    const attribution::AdmissionVerdict verdict = handshakes_.decide(address);
+    if (!verdict.allowed) {
+        metrics_.rejected_at_accept(attribution::limit_name(verdict.limit));
+        connection->peer_ = peer;  // for the log line
+        log_rejection(*connection, verdict);
+        connection->start_refused(std::move(peer),
+                                  session::Admission::refuse(verdict.error_code, verdict.sql_state, verdict.message));
+        return;
+    }
+    handshakes_.enter(address);
+    connection->in_handshake_ = true;
+    connection->handshake_address_ = address;
     connection->start_with_client(std::move(peer));
+}
+
+// Out of file descriptors (or another accept failure): counted, logged at
+// most once a window with how many more there were; the Listener has answered
+// the waiting client or paused until the next tick.
+void Proxy::on_accept_error(int uv_error, bool refused) {
+    metrics_.accept_failed(uv_err_name(uv_error));
+    const auto t = now();
+    if (last_accept_error_log_ != session::Clock::time_point{} && t - last_accept_error_log_ < rejection_log_window) {
+        ++accept_errors_unlogged_;
+        return;
+    }
+    log::warn("accept_failed", {{"error", uv_err_name(uv_error)},
+                                {"detail", uv_strerror(uv_error)},
+                                {"open_connections", std::to_string(connections_.size())},
+                                {"client_refused", refused ? "true" : "false"},
+                                {"suppressed", std::to_string(accept_errors_unlogged_)}});
+    last_accept_error_log_ = t;
+    accept_errors_unlogged_ = 0;
 }
 
 void Proxy::on_upstream_connected(Connection&) { metrics_.upstream_opened(); }
@@ -196,10 +219,10 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
         connection.client_key_ = client;
         connection.user_key_ = login.user;
         if (connection.charged_) {
-            // COM_CHANGE_USER moves the session's charge to its new identity
-            // (caps are decided at login only).
+            // COM_CHANGE_USER: the old identity's charge goes; the new one is
+            // admitted (and charged, unless an admin user) by admit_change_user().
             admission_.release(old_client_key, old_user_key);
-            admission_.charge(connection.client_key_, connection.user_key_);
+            connection.charged_ = false;
         }
         if (had) {
             // COM_CHANGE_USER: the open session moves to its new labels.
@@ -213,6 +236,7 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
         }
     }
     if (has(actions.events, SessionEvent::authenticated)) {
+        leave_handshake(connection);
         connection.counted_open_ = true;
         metrics_.session_opened(connection.labels_);
         const codec::Login& login = *s.login();
@@ -257,16 +281,43 @@ session::Admission Proxy::admit(Connection& connection) {
     return session::Admission::allow();
 }
 
-// One line per client and limit at most every 10 s: a pool that retries in a
-// loop must not flood the log, but its name must be in it.
+void Proxy::leave_handshake(Connection& connection) {
+    if (!connection.in_handshake_) return;
+    connection.in_handshake_ = false;
+    handshakes_.leave(connection.handshake_address_);
+    std::string().swap(connection.handshake_address_);
+}
+
+// A change of user is admitted like a login (its old charge is already
+// released): over a cap the session ends, counted as rejected.
+session::Admission Proxy::admit_change_user(Connection& connection) {
+    const attribution::AdmissionVerdict verdict = admission_.decide(connection.client_key_, connection.user_key_);
+    if (!verdict.allowed) {
+        metrics_.rejected(connection.labels_, attribution::limit_name(verdict.limit));
+        log_rejection(connection, verdict);
+        return session::Admission::refuse(verdict.error_code, verdict.sql_state, verdict.message);
+    }
+    if (!verdict.admin) {
+        admission_.charge(connection.client_key_, connection.user_key_);
+        connection.charged_ = true;
+    }
+    return session::Admission::allow();
+}
+
+// One line per client label and limit at most every 10 s: a pool that retries
+// in a loop must not flood the log, but its name must be in it. Keyed by the
+// metrics label, not the raw name the client chose: 100,000 made-up names
+// share "_other", one line and one entry.
 void Proxy::log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict) {
     const auto t = now();
-    auto& entry = rejection_logs_[{connection.client_key_, verdict.limit}];
-    if (entry.last != session::Clock::time_point{} && t - entry.last < std::chrono::seconds(10)) {
+    const std::string& label = connection.has_labels_ ? connection.labels_.client : std::string();
+    auto& entry = rejection_logs_[{label, verdict.limit}];
+    if (entry.last != session::Clock::time_point{} && t - entry.last < rejection_log_window) {
         ++entry.suppressed;
         return;
     }
     log::warn("connection_rejected", {{"client", connection.client_key_},
+                                      {"label", label},
                                       {"user", connection.user_key_},
                                       {"limit", std::string(attribution::limit_name(verdict.limit))},
                                       {"peer", connection.peer()},
@@ -274,6 +325,24 @@ void Proxy::log_rejection(const Connection& connection, const attribution::Admis
                                       {"detail", verdict.message}});
     entry.last = t;
     entry.suppressed = 0;
+}
+
+// An entry two windows past its last line carries nothing but what it
+// suppressed: that is logged now, and the entry goes. (Within the second
+// window the next refusal's line still reports the suppressed count itself.)
+void Proxy::prune_rejection_logs(session::Clock::time_point t) {
+    for (auto it = rejection_logs_.begin(); it != rejection_logs_.end();) {
+        if (t - it->second.last < 2 * rejection_log_window) {
+            ++it;
+            continue;
+        }
+        if (it->second.suppressed > 0) {
+            log::warn("connection_rejected_suppressed", {{"label", it->first.first},
+                                                         {"limit", std::string(attribution::limit_name(it->first.second))},
+                                                         {"suppressed", std::to_string(it->second.suppressed)}});
+        }
+        it = rejection_logs_.erase(it);
+    }
 }
 
 void Proxy::on_connection_finished(Connection* connection) {
@@ -290,6 +359,7 @@ void Proxy::on_connection_finished(Connection* connection) {
         return;
     }
     connections_.erase(connection->id());
+    leave_handshake(*connection);
     const auto reason = s.close_reason().value_or(session::CloseReason::client_closed);
     const double age = seconds_between(s.started_at(), now());
     metrics_.session_closed(reason, age);
@@ -328,9 +398,11 @@ void Proxy::on_tick() {
         if (it != connections_.end()) it->second->tick(t);
     }
     if (probe_ != nullptr) probe_->tick(t);
+    listener_.resume();  // if it paused for want of a descriptor
     if (t - last_scan_ >= std::chrono::seconds(1)) {
         last_scan_ = t;
         scan_sessions(t);
+        prune_rejection_logs(t);
     }
     if (shutting_down_) {
         if (!closing_all_ && t >= drain_deadline_) {
@@ -380,10 +452,8 @@ void Proxy::drain() {
     log::info("draining", {{"sessions", std::to_string(connections_.size())},
                            {"grace_seconds", fmt_seconds(std::chrono::duration<double>(config_.shutdown_grace).count())}});
     // New clients are refused by the kernel from here on; open sessions go on.
-    if (listening_) {
-        listening_ = false;
-        uv_close(&listener_.handle, nullptr);
-    }
+    listening_ = false;
+    listener_.close();
     maybe_stop();
 }
 

@@ -1,10 +1,13 @@
 // Connection's upstream side: resolve the name on every connect (Kubernetes
-// service addresses move), then connect over TCP or a unix socket.
+// service addresses move), then connect over TCP, each resolved address in turn, or a unix socket.
+#include <netinet/in.h>
+
 #include <cstring>
 
 #include "tether/io/connection.hpp"
 #include "tether/io/keepalive.hpp"
 #include "tether/io/proxy.hpp"
+#include "tether/util/log.hpp"
 
 namespace tether::io {
 
@@ -48,12 +51,15 @@ void Connection::connect_upstream() {
         on_resolved(rc, nullptr);
         return;
     }
+    connect_requests_->resolving = true;
     ++pending_requests_;
 }
 
 void Connection::resolve_cb(uv_getaddrinfo_t* req, int status, addrinfo* result) {
     auto* self = static_cast<Connection*>(req->data);
+    EntryGuard guard(*self);
     --self->pending_requests_;
+    self->connect_requests_->resolving = false;
     self->on_resolved(status, result);
 }
 
@@ -72,12 +78,46 @@ void Connection::on_resolved(int status, addrinfo* result) {
         apply(actions, {}, true);
         return;
     }
-    connect_tcp(result->ai_addr);
+    auto& requests = *connect_requests_;
+    for (const addrinfo* a = result; a != nullptr; a = a->ai_next) {
+        if (a->ai_addrlen > sizeof(sockaddr_storage)) continue;
+        sockaddr_storage storage{};
+        std::memcpy(&storage, a->ai_addr, a->ai_addrlen);
+        requests.addresses.push_back(storage);
+    }
     uv_freeaddrinfo(result);
+    connect_next_address();
+}
+
+namespace {
+
+std::string address_text(const sockaddr_storage& storage) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (storage.ss_family == AF_INET6) {
+        uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&storage), text, sizeof text);
+        return std::string("[") + text + "]";
+    }
+    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&storage), text, sizeof text);
+    return text;
+}
+
+}  // namespace
+
+// The next resolved address, or the session's failure when none is left.
+void Connection::connect_next_address() {
+    auto& requests = *connect_requests_;
+    if (requests.next >= requests.addresses.size()) {
+        session::Actions actions;
+        upstream_.closed = true;
+        std::string why = requests.addresses.empty() ? "no address for " + proxy_.config().upstream.host : requests.failures;
+        session_.on_upstream_connect_failed(why, actions);
+        apply(actions, {}, true);
+        return;
+    }
+    connect_tcp(reinterpret_cast<const sockaddr*>(&requests.addresses[requests.next++]));
 }
 
 void Connection::connect_tcp(const sockaddr* address) {
-    session::Actions actions;
     uv_tcp_init(proxy_.loop(), &upstream_.uv.tcp);
     upstream_.uv.handle.data = this;
     upstream_.initialized = true;
@@ -85,33 +125,67 @@ void Connection::connect_tcp(const sockaddr* address) {
     uv_tcp_nodelay(&upstream_.uv.tcp, 1);
     const int rc = uv_tcp_connect(&connect_requests_->connect, &upstream_.uv.tcp, address, &Connection::connect_cb);
     if (rc != 0) {
-        close_socket(upstream_);
-        session_.on_upstream_connect_failed(uv_message(rc), actions);
-        apply(actions, {}, true);
+        on_address_failed(rc);
         return;
     }
     ++pending_requests_;
 }
 
+// The attempt on the current address failed (at once or in its callback).
+void Connection::on_address_failed(int status) {
+    auto* requests = connect_requests_.get();
+    const bool listed = requests != nullptr && requests->next > 0 && requests->next <= requests->addresses.size();
+    std::string why = uv_message(status);
+    if (listed) {
+        const std::string address = address_text(requests->addresses[requests->next - 1]);
+        why = (requests->failures.empty() ? "" : requests->failures + "; ") + address + ": " + why;
+        if (requests->next < requests->addresses.size()) {
+            // Another address may answer: close this attempt's handle, then
+            // try the next one from its close callback.
+            log::debug("upstream_address_failed", {{"id", std::to_string(id_)}, {"address", address},
+                                                   {"error", uv_message(status)}});
+            requests->failures = std::move(why);
+            uv_close(&upstream_.uv.handle, &Connection::retry_close_cb);
+            return;
+        }
+    }
+    connect_requests_.reset();
+    close_socket(upstream_);
+    session::Actions actions;
+    session_.on_upstream_connect_failed(why, actions);
+    apply(actions, {}, true);
+}
+
 void Connection::connect_cb(uv_connect_t* req, int status) {
     auto* self = static_cast<Connection*>(req->data);
+    EntryGuard guard(*self);
     --self->pending_requests_;
-    self->connect_requests_.reset();
     self->on_connected(status);
+}
+
+// A failed address's handle has closed: its memory may be initialized again
+// for the next address (unless the session gave up meanwhile).
+void Connection::retry_close_cb(uv_handle_t* handle) {
+    auto* self = static_cast<Connection*>(handle->data);
+    EntryGuard guard(*self);
+    --self->open_handles_;
+    self->upstream_.initialized = false;
+    if (self->upstream_.closed) return;  // the guard finishes the connection
+    self->connect_next_address();
 }
 
 void Connection::on_connected(int status) {
     session::Actions actions;
     if (upstream_.closed) {  // cancelled by a timeout or the session's end
+        connect_requests_.reset();
         maybe_finish();
         return;
     }
     if (status != 0) {
-        close_socket(upstream_);
-        session_.on_upstream_connect_failed(uv_message(status), actions);
-        apply(actions, {}, true);
+        on_address_failed(status);
         return;
     }
+    connect_requests_.reset();
     upstream_.connected = true;
     upstream_counted_ = true;
     if (proxy_.config().upstream.kind == config::Address::Kind::tcp) {

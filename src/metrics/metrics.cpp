@@ -2,6 +2,7 @@
 #include "tether/metrics/metrics.hpp"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -43,6 +44,13 @@ double open_fds() {
         count -= 1;  // the directory handle itself
     }
     return count;
+}
+
+// The soft RLIMIT_NOFILE (what /proc/self/limits shows as "Max open files"), read each scrape: prlimit may change it.
+double max_fds() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+    return static_cast<double>(limit.rlim_cur);
 }
 
 double resident_bytes() {
@@ -101,7 +109,8 @@ struct Metrics::State {
                                   .Register(*registry)),
           rejected(prometheus::BuildCounter()
                        .Name("tether_rejected_connections_total")
-                       .Help("Logins refused by a connection cap, by client, user and limit (total, client, user)")
+                       .Help("Connections refused by a cap: logins by client, user and limit (total, client, user); "
+                             "at accept, before any login, by limit (handshakes, handshakes_per_address) with client and user empty")
                        .Register(*registry)),
           desyncs(prometheus::BuildCounter()
                       .Name("tether_protocol_desyncs_total")
@@ -127,12 +136,24 @@ struct Metrics::State {
                   .Help("Number of open file descriptors")
                   .Register(*registry)
                   .Add({})),
+          max_fds(prometheus::BuildGauge()
+                      .Name("process_max_fds")
+                      .Help("Maximum number of open file descriptors")
+                      .Register(*registry)
+                      .Add({})),
+          accept_errors(prometheus::BuildCounter()
+                            .Name("tether_accept_errors_total")
+                            .Help("Client connections tether failed to accept, by errno name (EMFILE, ENFILE: out of file descriptors)")
+                            .Register(*registry)),
           rss(prometheus::BuildGauge()
                   .Name("process_resident_memory_bytes")
                   .Help("Resident memory size in bytes")
                   .Register(*registry)
                   .Add({})) {
         build_info.Add({{"version", config.version}}).Set(1);
+        for (const char* name : {"EMFILE", "ENFILE"}) {  // exported at 0 from the start, for rate() alerts
+            accept_errors_by_name.emplace(name, &accept_errors.Add({{"error", name}}));
+        }
         for (auto reason : session::all_close_reasons) {
             closed_by_reason[static_cast<std::size_t>(reason)] =
                 &closed.Add({{"reason", std::string(session::close_reason_name(reason))}});
@@ -168,9 +189,13 @@ struct Metrics::State {
     prometheus::Histogram& duration;
     prometheus::Family<prometheus::Gauge>& build_info;
     prometheus::Gauge& fds;
+    prometheus::Gauge& max_fds;
+    prometheus::Family<prometheus::Counter>& accept_errors;
+    std::map<std::string, prometheus::Counter*, std::less<>> accept_errors_by_name;  // errno names: a handful
     prometheus::Gauge& rss;
     std::array<prometheus::Counter*, session::all_close_reasons.size()> closed_by_reason{};
     std::map<std::pair<std::string, std::string>, PairSeries> pairs;
+    std::map<std::string, prometheus::Counter*, std::less<>> rejected_at_accept;  // by limit: a handful
 };
 
 Metrics::Metrics(MetricsConfig config) : state_(std::make_unique<State>(config)) {}
@@ -245,6 +270,24 @@ void Metrics::rejected(const SessionLabels& labels, std::string_view limit) {
     it->second->Increment();
 }
 
+void Metrics::rejected_at_accept(std::string_view limit) {
+    auto it = state_->rejected_at_accept.find(limit);
+    if (it == state_->rejected_at_accept.end()) {
+        auto* counter = &state_->rejected.Add({{"client", ""}, {"user", ""}, {"limit", std::string(limit)}});
+        it = state_->rejected_at_accept.emplace(std::string(limit), counter).first;
+    }
+    it->second->Increment();
+}
+
+void Metrics::accept_failed(std::string_view error) {
+    auto it = state_->accept_errors_by_name.find(error);
+    if (it == state_->accept_errors_by_name.end()) {
+        auto* counter = &state_->accept_errors.Add({{"error", std::string(error)}});
+        it = state_->accept_errors_by_name.emplace(std::string(error), counter).first;
+    }
+    it->second->Increment();
+}
+
 void Metrics::set_leak_stats(const SessionLabels& labels, double suspects, double max_idle_seconds,
                              double idle_in_transaction) {
     auto it = state_->pairs.find({labels.client, labels.user});
@@ -278,6 +321,7 @@ void Metrics::sweep(Clock::time_point now) {
 
 std::string Metrics::render() {
     state_->fds.Set(open_fds());
+    state_->max_fds.Set(max_fds());
     state_->rss.Set(resident_bytes());
     return prometheus::TextSerializer().Serialize(state_->registry->Collect());
 }

@@ -1,6 +1,8 @@
 // Command-phase response tracking (see command_tracker.hpp).
 #include "tether/session/command_tracker.hpp"
 
+#include <string.h>  // explicit_bzero
+
 #include "tether/codec/command.hpp"
 #include "tether/codec/response.hpp"
 #include "tether/codec/wire.hpp"
@@ -16,6 +18,26 @@ std::uint8_t first_byte(codec::Bytes prefix) { return std::to_integer<std::uint8
 std::uint16_t u16_at(codec::Bytes prefix, std::size_t at) {
     return static_cast<std::uint16_t>(std::to_integer<std::uint16_t>(prefix[at]) |
                                       (std::to_integer<std::uint16_t>(prefix[at + 1]) << 8));
+}
+
+// Zeroes then frees: a scramble must not linger in freed memory either.
+// explicit_bzero, because a plain fill before a free may be optimized away.
+void wipe(std::vector<std::byte>& bytes) {
+    if (!bytes.empty()) explicit_bzero(bytes.data(), bytes.size());
+    std::vector<std::byte>().swap(bytes);
+}
+
+// Decodes the captured COM_CHANGE_USER, then wipes the capture and the
+// decoded auth response: only the identity is kept.
+std::unique_ptr<codec::Login> decode_and_wipe(std::vector<std::byte>& packet, codec::Capabilities capabilities) {
+    std::unique_ptr<codec::Login> out;
+    auto login = codec::decode_change_user(packet, capabilities);
+    if (login.ok()) {
+        wipe(login.value.auth_response);
+        out = std::make_unique<codec::Login>(std::move(login.value));
+    }
+    wipe(packet);
+    return out;
 }
 
 }  // namespace
@@ -88,8 +110,7 @@ void CommandTracker::apply_status(std::uint16_t status_flags) {
 void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, Clock::time_point now) {
     using Kind = codec::PacketScanner::EventKind;
     if (event.kind == Kind::end) {
-        auto login = codec::decode_change_user(change_user_packet_, capabilities_);
-        if (login.ok()) pending_change_user_ = std::make_unique<codec::Login>(std::move(login.value));
+        pending_change_user_ = decode_and_wipe(change_user_packet_, capabilities_);
         capturing_change_user_ = false;
         return;
     }
@@ -126,12 +147,15 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
             push(command, Stage::rows);
             return;
         case Command::change_user: {
+            if (queue_length_ > 0) change_user_pipelined_ = true;
             if (!push(command, Stage::change_user)) return;
             pending_change_user_.reset();
+            // Reserved whole up front: a reallocation while capturing would
+            // leave a copy of the scramble behind in freed memory.
+            if (event.header.payload_length <= change_user_capture_limit) change_user_packet_.reserve(event.header.payload_length);
             change_user_packet_.assign(event.prefix.begin(), event.prefix.end());
             if (event.header.payload_length <= event.prefix.size()) {
-                auto login = codec::decode_change_user(change_user_packet_, capabilities_);
-                if (login.ok()) pending_change_user_ = std::make_unique<codec::Login>(std::move(login.value));
+                pending_change_user_ = decode_and_wipe(change_user_packet_, capabilities_);
             } else {
                 capturing_change_user_ = client_scanner_.capture_rest(&change_user_packet_, change_user_capture_limit);
             }

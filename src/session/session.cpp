@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <string.h>  // explicit_bzero
 
 #include "tether/codec/command.hpp"
 #include "tether/codec/packet.hpp"
@@ -32,7 +33,11 @@ void erase_front(std::vector<std::byte>& buffer, std::size_t n) {
     buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
-void release(std::vector<std::byte>& buffer) { std::vector<std::byte>().swap(buffer); }
+// Zeroed before it is freed: handshake buffers hold the client's scramble.
+void release(std::vector<std::byte>& buffer) {
+    if (!buffer.empty()) explicit_bzero(buffer.data(), buffer.size());
+    std::vector<std::byte>().swap(buffer);
+}
 
 // "what: 1045 Access denied ..." for the log; the server's words, never auth data.
 std::string describe_refusal(std::string_view what, const codec::DecodeResult<codec::ErrPacket>& err) {
@@ -113,6 +118,15 @@ void Session::start(Actions& out) {
     out.connect_upstream = true;
 }
 
+void Session::refuse_at_accept(const Admission& refusal, Actions& out) {
+    // Sent instead of a greeting: sequence id 0.
+    codec::append_err(out.to_client, 0, refusal.error_code, refusal.sql_state, refusal.message);
+    out.note = refusal.message;
+    set_reason(CloseReason::rejected);
+    close_client_side(out);
+    enter(Phase::closed);
+}
+
 void Session::on_upstream_connected(Clock::time_point now, Actions& out) {
     now_ = now;
     upstream_connecting_ = false;
@@ -180,6 +194,10 @@ void Session::on_upstream_bytes(codec::Bytes chunk, Clock::time_point now, Actio
     now_ = now;
     switch (phase_) {
         case Phase::command: {
+            if (tracker_.change_user_in_flight() || !upstream_pending_.empty()) {
+                relay_change_user_reply(chunk, out);
+                return;
+            }
             const bool was_idle = tracker_.idle();
             tracker_.on_server_bytes(chunk);
             // Idle time starts when the last response ends, not when its command
@@ -222,15 +240,14 @@ void Session::check_tracker(Actions& out) {
         out.note = std::string("lost protocol sync, relaying without tracking: ") + tracker_.desync_reason();
         return;
     }
-    if (tracker_.user_changed()) {
-        if (auto changed = tracker_.take_changed_user()) {
-            // Drivers often send no connection attributes with COM_CHANGE_USER
-            // (mysql2 does not): the app is still the one that logged in.
-            if (changed->attributes.empty() && login_) changed->attributes = std::move(login_->attributes);
-            login_ = std::move(*changed);
-        }
-        out.raise(SessionEvent::reattributed);
+    if (tracker_.change_user_pipelined()) {
+        out.note = "COM_CHANGE_USER pipelined behind other commands: it cannot be admitted";
+        end_both(CloseReason::rejected, out);
+        return;
     }
+    // Its OK already relayed (it came with the login's, before the held path):
+    // still admitted, by closing the session if refused.
+    if (tracker_.user_changed()) take_change_of_user(out);
 }
 
 void Session::relay_greeting(Actions& out) {
@@ -399,7 +416,7 @@ void Session::relay_auth_exchange(Actions& out) {
             // Only the login's identity is kept for the session's life: not the
             // greeting, not the auth response.
             greeting_.reset();
-            std::vector<std::byte>().swap(login_->auth_response);
+            release(login_->auth_response);
             enter(Phase::command);
             out.raise(SessionEvent::authenticated);
             // Idle sessions hold no buffers.

@@ -9,7 +9,9 @@
 
 namespace tether::attribution {
 
-enum class Limit : std::uint8_t { total, client, user };
+// total, client, user: a login over a connection cap. handshakes,
+// handshakes_per_address: a connection refused at accept (handshake_gate.hpp).
+enum class Limit : std::uint8_t { total, client, user, handshakes, handshakes_per_address };
 std::string_view limit_name(Limit limit);
 
 struct ConnectionLimits {

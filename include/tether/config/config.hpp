@@ -32,6 +32,9 @@ struct Config {
     std::size_t max_connections = 0;             // 0: no cap
     std::size_t max_connections_per_client = 0;  // 0: no cap
     std::size_t max_connections_per_user = 0;    // 0: no cap
+    // Sessions not logged in yet (each holds a server connection): see README, "Caps".
+    std::size_t max_handshakes = 64;              // 0: no cap
+    std::size_t max_handshakes_per_address = 0;   // 0: no cap (a sidecar sees every client from one address)
     std::vector<std::string> admin_users;
     std::string admin_token;
     bool connections_require_token = false;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tether/metrics/metrics.hpp"
 #include "tether/session/session.hpp"
@@ -47,6 +48,9 @@ public:
     // Takes the accepted client (already initialized by the listener).
     void start_with_client(std::string peer);
     void start_probe();
+    // Takes the accepted client, refused at accept: it gets `refusal` as its
+    // first packet, no server connection is made.
+    void start_refused(std::string peer, const session::Admission& refusal);
 
     void tick(session::Clock::time_point now);
     void close(session::CloseReason reason);
@@ -85,6 +89,8 @@ private:
     void connect_upstream();
     void on_resolved(int status, addrinfo* result);
     void connect_tcp(const sockaddr* address);
+    void connect_next_address();
+    void on_address_failed(int status);
     void on_connected(int status);
     void on_read(Socket& from, ssize_t nread, const uv_buf_t* buf);
     void on_written(Socket& to, std::size_t bytes, int status);
@@ -92,6 +98,23 @@ private:
     void on_socket_error(Socket& socket, int status);
     void on_socket_closed();
     void maybe_finish();
+    // Held by every entry point into a Connection (libuv callbacks, the
+    // Proxy's calls): the Connection is finished (and deleted) only when the
+    // outermost one returns, never while a caller up the stack still uses it
+    // (a synchronous libuv failure inside apply(), a callback closing its own
+    // connection).
+    class EntryGuard {
+    public:
+        explicit EntryGuard(Connection& c) : c_(c) { ++c_.entry_depth_; }
+        EntryGuard(const EntryGuard&) = delete;
+        EntryGuard& operator=(const EntryGuard&) = delete;
+        ~EntryGuard() {
+            if (--c_.entry_depth_ == 0) c_.maybe_finish();  // may delete c_: nothing after this
+        }
+
+    private:
+        Connection& c_;
+    };
     Socket& other(Socket& s) { return &s == &client_ ? upstream_ : client_; }
 
     static void alloc_cb(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
@@ -101,6 +124,7 @@ private:
     static void shutdown_cb(uv_shutdown_t* req, int status);
     static void resolve_cb(uv_getaddrinfo_t* req, int status, addrinfo* result);
     static void connect_cb(uv_connect_t* req, int status);
+    static void retry_close_cb(uv_handle_t* handle);
 
     Proxy& proxy_;
     std::uint64_t id_;
@@ -112,12 +136,20 @@ private:
     struct ConnectRequests {
         uv_getaddrinfo_t resolve{};
         uv_connect_t connect{};
+        bool resolving = false;
+        // Every address the name resolved to, tried in order (IPv6 and IPv4
+        // for one name, several A records for a cluster endpoint) within
+        // --connect-timeout in total.
+        std::vector<sockaddr_storage> addresses;
+        std::size_t next = 0;
+        std::string failures;  // why each one failed, for the client's ERR
     };
     std::unique_ptr<ConnectRequests> connect_requests_;
     int pending_requests_ = 0;  // resolve/connect/write/shutdown requests whose callbacks have not run
     int open_handles_ = 0;      // initialized handles whose close callbacks have not run
     bool probe_ = false;
     bool finished_ = false;
+    int entry_depth_ = 0;  // EntryGuards on the stack
     bool upstream_counted_ = false;
     bool counted_open_ = false;
     bool has_labels_ = false;
@@ -128,6 +160,10 @@ private:
     std::string client_key_;
     std::string user_key_;
     bool charged_ = false;
+    // Counted in the Proxy's HandshakeGate (under handshake_address_) from
+    // accept until the login completes or the session ends.
+    bool in_handshake_ = false;
+    std::string handshake_address_;
     bool suspect_logged_ = false;  // the leak_suspect line for the current idle spell was written
     const char* socket_error_ = nullptr;  // why a socket ended, when it was not a plain EOF
     // A refused client being drained (see Actions::drain_client): until when, and how much is left.

@@ -17,10 +17,12 @@
 #include "tether/admin/admin_api.hpp"
 #include "tether/attribution/admission.hpp"
 #include "tether/attribution/client_label.hpp"
+#include "tether/attribution/handshake_gate.hpp"
 #include "tether/attribution/leak_scan.hpp"
 #include "tether/config/config.hpp"
 #include "tether/io/admin_server.hpp"
 #include "tether/io/connection.hpp"
+#include "tether/io/listener.hpp"
 #include "tether/metrics/metrics.hpp"
 
 namespace tether::io {
@@ -55,6 +57,8 @@ public:
     void on_session_events(Connection& connection, session::Actions& actions);
     // The caps' decision on a login (SessionEvent::login_received).
     session::Admission admit(Connection& connection);
+    // The caps' decision on a change of user (SessionEvent::change_user_accepted).
+    session::Admission admit_change_user(Connection& connection);
     void on_upstream_connected(Connection& connection);
     void on_connection_finished(Connection* connection);
 
@@ -66,14 +70,16 @@ public:
     bool close_connection(std::uint64_t id) override;
 
 private:
-    void on_accept(int status);
+    void on_accept(int fd);
+    void on_accept_error(int uv_error, bool refused);
     void on_tick();
     void start_probe();
     void maybe_stop();
     void record_upstream(bool ok, std::string problem);
     void scan_sessions(session::Clock::time_point now);  // the janitor's leak scan and idle policies (janitor.cpp)
     void log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict);
-    static void accept_cb(uv_stream_t* server, int status);
+    void prune_rejection_logs(session::Clock::time_point now);
+    void leave_handshake(Connection& connection);
     static void tick_cb(uv_timer_t* timer);
 
     uv_loop_t* loop_;
@@ -82,13 +88,11 @@ private:
     session::SessionConfig session_config_;
     std::vector<attribution::LabelRule> label_rules_;
 
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } listener_{};
+    Listener listener_;
     bool listening_ = false;
+    // accept_failed lines: at most one per window, with how many were not logged.
+    session::Clock::time_point last_accept_error_log_{};
+    std::size_t accept_errors_unlogged_ = 0;
     uv_timer_t ticker_{};
     bool ticker_started_ = false;
     AdminServer admin_;
@@ -113,10 +117,15 @@ private:
     std::function<void()> on_stopped_;
 
     attribution::AdmissionControl admission_;
+    attribution::HandshakeGate handshakes_;
     attribution::IdlePolicy idle_policy_;
     attribution::LeakReporter leak_reporter_;
     session::Clock::time_point last_scan_{};
     session::Clock::time_point last_report_{};
+    // Rate limit of connection_rejected lines, keyed by the client's metrics
+    // label (bounded by --max-client-labels: the rest share "_other"; empty
+    // for refusals at accept) and the limit; entries idle for a window are
+    // pruned by the janitor.
     struct RejectionLog {
         session::Clock::time_point last{};
         std::size_t suppressed = 0;

@@ -53,6 +53,11 @@ public:
     void upstream_refused();
     // A login refused by a cap; `limit` is "total", "client" or "user".
     void rejected(const SessionLabels& labels, std::string_view limit);
+    // A connection refused at accept, before any login (client and user are
+    // not known yet: exported empty); `limit` is "handshakes" or "handshakes_per_address".
+    void rejected_at_accept(std::string_view limit);
+    // accept() failed; `error` is the errno name (EMFILE: out of file descriptors).
+    void accept_failed(std::string_view error);
     // The leak scan's figures for a pair with open sessions.
     void set_leak_stats(const SessionLabels& labels, double suspects, double max_idle_seconds,
                         double idle_in_transaction);

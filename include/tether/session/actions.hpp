@@ -22,6 +22,10 @@ enum class SessionEvent : std::uint16_t {
     reattributed = 1 << 4,     // COM_CHANGE_USER succeeded: user/database/attributes changed
     desynced = 1 << 5,         // the command tracker lost sync: plain relay from now on
     upstream_refused = 1 << 6, // the server sent an ERR instead of its greeting (e.g. 1040, 1129)
+    // The server accepted a COM_CHANGE_USER (raised with reattributed): call
+    // Session::admit_change_user. Its OK is held from the client until then,
+    // so a change of user is admitted like a login.
+    change_user_accepted = 1 << 7,
 };
 
 constexpr SessionEvent operator|(SessionEvent a, SessionEvent b) {

@@ -51,6 +51,14 @@ public:
     // attributes); empty when the packet was over the capture limit or did not
     // decode. Clears user_changed().
     std::optional<codec::Login> take_changed_user();
+    // The command at the head of the queue is a COM_CHANGE_USER: the server's
+    // next packets are its authentication exchange and its OK or ERR.
+    [[nodiscard]] bool change_user_in_flight() const {
+        return queue_length_ > 0 && queue_[queue_head_].stage == Stage::change_user;
+    }
+    // A COM_CHANGE_USER arrived while other commands were in flight (no real
+    // driver does this): its reply cannot be held for admission.
+    [[nodiscard]] bool change_user_pipelined() const { return change_user_pipelined_; }
     // Stop tracking for good (the session can no longer be followed).
     void abandon(const char* why) { lose_sync(why); }
     [[nodiscard]] const char* desync_reason() const { return desync_reason_; }
@@ -110,12 +118,18 @@ private:
     const char* desync_reason_ = nullptr;
 
     // COM_CHANGE_USER capture: the packet, then the login it carries once the
-    // server's OK confirms it.
+    // server's OK confirms it. The packet and the login's auth response (the
+    // scramble) are zeroed as soon as the login is decoded.
     std::vector<std::byte> change_user_packet_;
     bool capturing_change_user_ = false;
     std::unique_ptr<codec::Login> pending_change_user_;  // heap: rare, and idle sessions stay small
     std::unique_ptr<codec::Login> changed_user_;
     bool change_user_seen_ = false;
+    bool change_user_pipelined_ = false;
+
+public:
+    // For tests: bytes of a COM_CHANGE_USER still held by the capture.
+    [[nodiscard]] std::size_t change_user_capture_capacity() const { return change_user_packet_.capacity(); }
 };
 
 }  // namespace tether::session

@@ -67,6 +67,10 @@ public:
     Session& operator=(const Session&) = delete;
 
     void start(Actions& out);
+    // Instead of start(): the owner refused the connection at accept (a cap
+    // on open handshakes). The client gets the ERR as its first packet; no
+    // server connection is made.
+    void refuse_at_accept(const Admission& refusal, Actions& out);
     void on_upstream_connected(Clock::time_point now, Actions& out);
     void on_upstream_connect_failed(std::string_view why, Actions& out);
     void on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions& out);
@@ -79,6 +83,11 @@ public:
     void on_tick(Clock::time_point now, Actions& out);
     // After SessionEvent::login_received.
     void admit(const Admission& admission, Actions& out);
+    // After SessionEvent::change_user_accepted: the new identity (login())
+    // against the caps. Allowed: the held OK goes to the client. Refused: the
+    // client gets this ERR in its place, the server COM_QUIT, the session ends
+    // (rejected). (change_user_admission.cpp)
+    void admit_change_user(const Admission& admission, Actions& out);
     // Close on tether's initiative (admin, idle policy, shutdown): COM_QUIT to
     // the server first when no command is in flight.
     void close(CloseReason reason, Actions& out);
@@ -124,6 +133,8 @@ private:
     void refuse_client(std::uint8_t sequence_id, std::string message, Actions& out);
     void track_after_auth(codec::Bytes rest, Clock::time_point now, Actions& out, bool from_client);
     void check_tracker(Actions& out);
+    void relay_change_user_reply(codec::Bytes chunk, Actions& out);
+    void take_change_of_user(Actions& out);
     void remember_early_client_bytes(codec::Bytes chunk);
     void replay_early_client_bytes();
 
@@ -153,6 +164,10 @@ private:
     bool client_open_ = true;
     bool upstream_open_ = false;
     bool upstream_connecting_ = false;
+    // COM_CHANGE_USER: the server's OK (the first bytes of upstream_pending_)
+    // held until admit_change_user().
+    std::size_t held_change_user_ok_ = 0;
+    bool change_user_admission_due_ = false;
 };
 
 }  // namespace tether::session

@@ -35,7 +35,8 @@ using Strings = std::vector<std::string>;
 const Strings duration_flags{"--leak-idle-threshold", "--leak-report-interval", "--idle-timeout",
                              "--idle-in-transaction-timeout", "--client-keepalive", "--upstream-keepalive",
                              "--shutdown-grace"};
-const Strings count_flags{"--max-connections", "--max-connections-per-client", "--max-connections-per-user"};
+const Strings count_flags{"--max-connections", "--max-connections-per-client", "--max-connections-per-user",
+                          "--max-handshakes", "--max-handshakes-per-address"};
 
 }  // namespace
 
@@ -54,6 +55,8 @@ TEST_CASE("Protection flags: the defaults") {
     CHECK(c.max_connections == 0);
     CHECK(c.max_connections_per_client == 0);
     CHECK(c.max_connections_per_user == 0);
+    CHECK(c.max_handshakes == 64);
+    CHECK(c.max_handshakes_per_address == 0);
     CHECK(c.admin_users.empty());
     CHECK(c.admin_token.empty());
     CHECK_FALSE(c.connections_require_token);
@@ -75,6 +78,8 @@ TEST_CASE("The parsed defaults match a default-constructed Config") {
     CHECK(c.max_connections == d.max_connections);
     CHECK(c.max_connections_per_client == d.max_connections_per_client);
     CHECK(c.max_connections_per_user == d.max_connections_per_user);
+    CHECK(c.max_handshakes == d.max_handshakes);
+    CHECK(c.max_handshakes_per_address == d.max_handshakes_per_address);
     CHECK(c.admin_users == d.admin_users);
     CHECK(c.admin_token == d.admin_token);
     CHECK(c.connections_require_token == d.connections_require_token);
@@ -227,6 +232,8 @@ TEST_CASE("The connection caps take non-negative integers, 0 included") {
         const auto value = [&](const Run& run) {
             if (flag == "--max-connections") return run.config().max_connections;
             if (flag == "--max-connections-per-client") return run.config().max_connections_per_client;
+            if (flag == "--max-handshakes") return run.config().max_handshakes;
+            if (flag == "--max-handshakes-per-address") return run.config().max_handshakes_per_address;
             return run.config().max_connections_per_user;
         };
         for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{42}, std::size_t{100000}}) {
@@ -281,6 +288,8 @@ TEST_CASE("A connection cap with a leading zero is read as decimal") {
         const auto value = [&](const Run& run) {
             if (flag == "--max-connections") return run.config().max_connections;
             if (flag == "--max-connections-per-client") return run.config().max_connections_per_client;
+            if (flag == "--max-handshakes") return run.config().max_handshakes;
+            if (flag == "--max-handshakes-per-address") return run.config().max_handshakes_per_address;
             return run.config().max_connections_per_user;
         };
         auto r = run_with({flag, "010"});

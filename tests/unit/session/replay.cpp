@@ -7,10 +7,10 @@ namespace tether::session::test {
 
 namespace {
 
-constexpr std::array<SessionEvent, 7> all_events = {
+constexpr std::array<SessionEvent, 8> all_events = {
     SessionEvent::greeting,      SessionEvent::login_received, SessionEvent::authenticated,
     SessionEvent::auth_failed,   SessionEvent::reattributed,   SessionEvent::desynced,
-    SessionEvent::upstream_refused,
+    SessionEvent::upstream_refused, SessionEvent::change_user_accepted,
 };
 
 }  // namespace
@@ -71,6 +71,16 @@ void Driver::apply(Actions& a, codec::Bytes chunk, bool from_client) {
         last.to_upstream.insert(last.to_upstream.end(), b.to_upstream.begin(), b.to_upstream.end());
         last.to_client.insert(last.to_client.end(), b.to_client.begin(), b.to_client.end());
         last.events = last.events | b.events;
+    }
+    if (has(a.events, SessionEvent::change_user_accepted)) {
+        Actions b;
+        session_.admit_change_user(change_user_answer, b);
+        apply(b, {}, false);
+        last.to_upstream.insert(last.to_upstream.end(), b.to_upstream.begin(), b.to_upstream.end());
+        last.to_client.insert(last.to_client.end(), b.to_client.begin(), b.to_client.end());
+        last.events = last.events | b.events;
+        last.close_client = last.close_client || b.close_client;
+        last.close_upstream = last.close_upstream || b.close_upstream;
     }
 }
 

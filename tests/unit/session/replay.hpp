@@ -44,6 +44,8 @@ public:
 
     // When set (the default), login_received is answered with admit(allow) at once.
     bool auto_admit = true;
+    // The answer to change_user_accepted, given at once.
+    Admission change_user_answer = Admission::allow();
 
     ByteVec to_client;    // everything the client socket was sent
     ByteVec to_upstream;  // everything the upstream socket was sent

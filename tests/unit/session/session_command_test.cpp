@@ -338,4 +338,84 @@ TEST_CASE("session: a command sent during the auth exchange is followed") {
     CHECK_FALSE(d.session().command_in_flight());
 }
 
+
+namespace {
+
+ByteVec auth_switch_native() {
+    ByteVec sw{std::byte{0xFE}};
+    for (char ch : std::string_view("mysql_native_password")) sw.push_back(static_cast<std::byte>(ch));
+    sw.push_back(std::byte{0});
+    sw.resize(sw.size() + 20, std::byte{0x2A});
+    sw.push_back(std::byte{0});
+    return frame(1, sw);
+}
+
+}  // namespace
+
+TEST_CASE("session: an admitted COM_CHANGE_USER relays the server's bytes unchanged, however they are split") {
+    for (bool bytewise : {false, true}) {
+        CAPTURE(bytewise);
+        Driver d;
+        log_in(d);
+        d.client(com_change_user("other", "tether_test", "mysql_native_password", {}));
+        ByteVec reply = auth_switch_native();
+        const ByteVec ok = Stream(3).ok(status::autocommit).bytes();
+        d.clear_output();
+        if (bytewise) {
+            for (std::size_t i = 0; i < reply.size(); ++i) d.upstream(codec::Bytes(reply).subspan(i, 1));
+            d.client(frame(2, ByteVec(20, std::byte{0x44})));
+            for (std::size_t i = 0; i < ok.size(); ++i) d.upstream(codec::Bytes(ok).subspan(i, 1));
+        } else {
+            d.upstream(reply);
+            d.client(frame(2, ByteVec(20, std::byte{0x44})));
+            d.upstream(ok);
+        }
+        reply.insert(reply.end(), ok.begin(), ok.end());
+        CHECK(d.to_client == reply);
+        CHECK(d.saw(SessionEvent::change_user_accepted));
+        CHECK(d.session().login()->user == "other");
+        CHECK(d.session().phase() == Phase::command);
+        // the next command is relayed in place again
+        d.clear_output();
+        d.client(com_query("SELECT 1"));
+        const ByteVec answer = Stream(1).ok(status::autocommit).bytes();
+        d.upstream(answer);
+        CHECK(d.last.forward);
+        CHECK(d.to_client == answer);
+    }
+}
+
+TEST_CASE("session: a COM_CHANGE_USER over a cap gets the ERR in place of the server's OK, and the session ends") {
+    Driver d;
+    log_in(d);
+    d.change_user_answer = Admission::refuse(1203, "42000", "tether: user 'other' already has 2 connections");
+    d.client(com_change_user("other", "tether_test", "mysql_native_password", {}));
+    d.clear_output();
+    d.upstream(Stream(1).ok(status::autocommit).bytes());
+    CHECK(d.saw(SessionEvent::change_user_accepted));
+    const ErrSeen err = single_err(d.to_client);
+    CHECK(err.sequence_id == 1);  // the OK's
+    CHECK(err.code == 1203);
+    CHECK(err.sql_state == "42000");
+    ByteVec quit;
+    codec::append_com_quit(quit);
+    CHECK(d.to_upstream == quit);
+    CHECK(d.client_close_requested);
+    CHECK(d.upstream_close_requested);
+    CHECK(d.session().phase() == Phase::closed);
+    CHECK(d.session().close_reason() == CloseReason::rejected);
+}
+
+TEST_CASE("session: a COM_CHANGE_USER pipelined behind another command ends the session") {
+    Driver d;
+    log_in(d);
+    ByteVec both = com_query("SELECT 1");
+    const ByteVec change = com_change_user("other", "tether_test", "mysql_native_password", {});
+    both.insert(both.end(), change.begin(), change.end());
+    d.client(both);
+    CHECK(d.session().phase() == Phase::closed);
+    CHECK(d.session().close_reason() == CloseReason::rejected);
+    CHECK(d.upstream_close_requested);
+}
+
 }  // namespace tether::session::test

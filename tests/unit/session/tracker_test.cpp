@@ -340,6 +340,22 @@ TEST_CASE("tracker: COM_CHANGE_USER with an auth switch; the new login is taken 
     REQUIRE(login->attribute("program_name") != nullptr);
     CHECK(*login->attribute("program_name") == "reports");
     CHECK_FALSE(t.take_changed_user().has_value());
+    // Only the identity is kept: no scramble in the login, no copy of the packet.
+    CHECK(login->auth_response.empty());
+    CHECK(t.change_user_capture_capacity() == 0);
+}
+
+TEST_CASE("tracker: a COM_CHANGE_USER in one piece keeps no copy of its scramble either") {
+    CommandTracker t(modern_caps);
+    const ByteVec change = com_change_user("other", "", "mysql_native_password", {});
+    feed_client(t, change, Split::whole);
+    CHECK(t.change_user_capture_capacity() == 0);
+    CHECK(t.change_user_in_flight());
+    feed_server(t, Stream(1).ok(status::autocommit).bytes(), Split::whole);
+    CHECK_FALSE(t.change_user_in_flight());
+    auto login = t.take_changed_user();
+    REQUIRE(login.has_value());
+    CHECK(login->auth_response.empty());
 }
 
 TEST_CASE("tracker: a refused COM_CHANGE_USER changes nobody") {

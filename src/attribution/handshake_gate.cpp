@@ -1,0 +1,49 @@
+// The cap on open handshakes (see handshake_gate.hpp).
+#include "tether/attribution/handshake_gate.hpp"
+
+namespace tether::attribution {
+
+std::size_t HandshakeGate::of_address(const std::string& address) const {
+    auto it = per_address_.find(address);
+    return it == per_address_.end() ? 0 : it->second;
+}
+
+AdmissionVerdict HandshakeGate::decide(const std::string& address) const {
+    AdmissionVerdict v;
+    // 1040 for both: to a client it is "too many connections", which drivers
+    // and pools already know to retry; the message tells the two apart.
+    if (limits_.total != 0 && open_ >= limits_.total) {
+        v.allowed = false;
+        v.limit = Limit::handshakes;
+        v.error_code = 1040;  // ER_CON_COUNT_ERROR
+        v.sql_state = "08004";
+        v.message = "tether: too many connections still logging in: --max-handshakes " + std::to_string(limits_.total) +
+                    " reached";
+        return v;
+    }
+    if (limits_.per_address != 0 && !address.empty() && of_address(address) >= limits_.per_address) {
+        v.allowed = false;
+        v.limit = Limit::handshakes_per_address;
+        v.error_code = 1040;
+        v.sql_state = "08004";
+        v.message = "tether: too many connections still logging in from " + address +
+                    ": --max-handshakes-per-address " + std::to_string(limits_.per_address) + " reached";
+        return v;
+    }
+    return v;
+}
+
+void HandshakeGate::enter(const std::string& address) {
+    ++open_;
+    if (!address.empty()) ++per_address_[address];
+}
+
+void HandshakeGate::leave(const std::string& address) {
+    if (open_ > 0) --open_;
+    if (address.empty()) return;
+    auto it = per_address_.find(address);
+    if (it == per_address_.end()) return;
+    if (--it->second == 0) per_address_.erase(it);
+}
+
+}  // namespace tether::attribution
