@@ -94,6 +94,11 @@ public:
     [[nodiscard]] const char* desync_reason() const { return tracker_.desync_reason(); }
     // The login carried by the last accepted COM_CHANGE_USER (after SessionEvent::reattributed).
     void replace_login(codec::Login login) { login_ = std::move(login); }
+    // Bytes held in the handshake-phase buffers (bounded by the handshake packet
+    // limits; zero in the command phase). For tests and fuzzers.
+    [[nodiscard]] std::size_t handshake_buffered_bytes() const {
+        return client_pending_.size() + upstream_pending_.size() + early_client_bytes_.size() + login_packet_.size();
+    }
     [[nodiscard]] bool client_open() const { return client_open_; }
     [[nodiscard]] bool upstream_open() const { return upstream_open_; }
 
