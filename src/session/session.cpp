@@ -215,6 +215,7 @@ void Session::check_tracker(Actions& out) {
             // Drivers often send no connection attributes with COM_CHANGE_USER
             // (mysql2 does not): the app is still the one that logged in.
             if (changed->attributes.empty() && login_) changed->attributes = std::move(login_->attributes);
+            std::vector<std::byte>().swap(changed->auth_response);  // secret-derived, as at login
             login_ = std::move(*changed);
         }
         out.raise(SessionEvent::reattributed);
