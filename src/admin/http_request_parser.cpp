@@ -122,15 +122,17 @@ HttpRequestParser::~HttpRequestParser() = default;
 bool HttpRequestParser::feed(std::string_view data, std::vector<HttpRequest>& out) {
     if (!error_.empty()) return false;
     state_->out = &out;
-    const llhttp_errno_t rc = llhttp_execute(&state_->parser, data.data(), data.size());
+    llhttp_errno_t rc = llhttp_execute(&state_->parser, data.data(), data.size());
+    // An Upgrade or CONNECT request was complete and is answered as any other;
+    // the admin server upgrades nothing, so the connection just continues. llhttp
+    // stopped at that request's end: the rest of this read is the next request.
+    while (rc == HPE_PAUSED_UPGRADE) {
+        const char* rest = llhttp_get_error_pos(&state_->parser);
+        llhttp_resume_after_upgrade(&state_->parser);
+        rc = llhttp_execute(&state_->parser, rest, static_cast<std::size_t>(data.data() + data.size() - rest));
+    }
     state_->out = nullptr;
     if (rc == HPE_OK) return true;
-    // An Upgrade or CONNECT request was complete and is answered as any other;
-    // the admin server upgrades nothing, so the connection just continues.
-    if (rc == HPE_PAUSED_UPGRADE) {
-        llhttp_resume_after_upgrade(&state_->parser);
-        return true;
-    }
     error_ = state_->limit_error != nullptr ? state_->limit_error : llhttp_errno_name(rc);
     return false;
 }

@@ -42,8 +42,12 @@ struct Greeting {
 };
 
 DecodeResult<Greeting> decode_greeting(Bytes payload);
-// Payload only (no header). encode_greeting(decode_greeting(p).value) == p for
-// every well-formed greeting.
+// Payload only (no header). For every greeting decode_greeting accepts,
+// encode_greeting(decode_greeting(p).value) is p up to the end of the last field
+// the capabilities announce, with two differences: the filler byte after the
+// first scramble part is written as 0, and bytes after that last field (which
+// decode_greeting ignores) are not reproduced. Decoding the result gives the same
+// Greeting (tests/fuzz/fuzz_codec.cpp checks both).
 std::vector<std::byte> encode_greeting(const Greeting& greeting);
 
 // The first 32 bytes of a login with CLIENT_SSL set: TLS follows.

@@ -113,8 +113,9 @@ public:
     [[nodiscard]] bool upstream_open() const { return upstream_open_; }
     // Who owes the next handshake packet (meaningful until the login completes).
     [[nodiscard]] const HandshakeTurn& handshake_turn() const { return turn_; }
-    // Capacity held by the handshake-phase buffers: 0 once logged in, whatever
-    // the client sent during its login.
+    // Capacity held by the handshake-phase buffers (bounded by the handshake
+    // packet limits): 0 once logged in, whatever the client sent during its
+    // login. For tests and fuzzers.
     [[nodiscard]] std::size_t buffered_bytes() const;
 
 private:

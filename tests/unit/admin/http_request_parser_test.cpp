@@ -213,3 +213,26 @@ TEST_CASE("HttpRequestParser answers a request that asks to Upgrade like any oth
     REQUIRE(out.size() == 1);
     CHECK(out[0].path() == "/metrics");
 }
+
+TEST_CASE("HttpRequestParser keeps parsing what follows an Upgrade or CONNECT request in the same read") {
+    // Found by tests/fuzz/fuzz_http: llhttp stops at the end of such a request,
+    // and the bytes after it in the same read were dropped, so a pipelined
+    // request was lost or, cut mid-request, answered 400, depending only on
+    // where the reads split the stream.
+    for (std::string_view first : {"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                                   "CONNECT db:3306 HTTP/1.1\r\nHost: db\r\n\r\n"}) {
+        CAPTURE(first);
+        const std::string bytes = std::string(first) + "GET /healthz HTTP/1.1\r\n\r\nGET /readyz HTTP/1.1\r\n\r\n";
+        for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
+            CAPTURE(cut);
+            HttpRequestParser parser;
+            std::vector<HttpRequest> out;
+            CHECK(parser.feed(std::string_view(bytes).substr(0, cut), out));
+            CHECK(parser.feed(std::string_view(bytes).substr(cut), out));
+            CHECK(parser.error().empty());
+            REQUIRE(out.size() == 3);
+            CHECK(out[1].path() == "/healthz");
+            CHECK(out[2].path() == "/readyz");
+        }
+    }
+}

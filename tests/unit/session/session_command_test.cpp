@@ -175,6 +175,20 @@ TEST_CASE("session: COM_CHANGE_USER without attributes keeps the login's (mysql2
     CHECK(*d.session().login()->attribute("_client_name") == "libtest");
 }
 
+// Found by tests/fuzz/fuzz_session: the login's auth response is wiped once the
+// server accepts it, and the one a COM_CHANGE_USER carried was kept for the
+// session's life.
+TEST_CASE("session: an accepted COM_CHANGE_USER keeps no auth response") {
+    Driver d;
+    log_in(d);
+    REQUIRE(d.session().login()->auth_response.empty());
+    d.client(com_change_user("other", "tether_test", "mysql_native_password", {}));
+    d.upstream(Stream(1).ok(status::autocommit).bytes());
+    REQUIRE(d.saw(SessionEvent::reattributed));
+    REQUIRE(d.session().login()->user == "other");
+    CHECK(d.session().login()->auth_response.empty());
+}
+
 TEST_CASE("session: a refused COM_CHANGE_USER keeps the login") {
     Driver d;
     log_in(d);
