@@ -14,9 +14,16 @@ namespace {
 
 // What the tracker is fed at a time: any size works, it reads packet headers.
 constexpr std::size_t output_window = 16 * 1024;
-// A frame inflates to at most 0xFFFFFF bytes, so no honest zstd window is
-// larger than 2^24; a bigger one is refused instead of allocated.
-constexpr int zstd_window_log_max = 24;
+// A zstd window larger than the frame it serves is never needed (a compressor
+// that knows its input size, as every MySQL peer does, shrinks the window to
+// it), so each frame's window is capped at the power of two that covers the
+// frame's stated inflated length: at most 2^24 for a 0xFFFFFF-byte frame. A
+// frame asking for more is refused instead of allocated.
+int zstd_window_log_for(std::uint32_t inflated_length) {
+    int log = 10;  // zstd's smallest window
+    while (log < 24 && (std::uint32_t{1} << log) < inflated_length) ++log;
+    return log;
+}
 
 struct Step {
     std::size_t consumed = 0;
@@ -42,7 +49,7 @@ namespace {
 
 class ZlibInflater final : public CompressedStreamDecoder::Inflater {
 public:
-    bool init() { return inflateInit(&stream_) == Z_OK && (initialised_ = true); }
+    bool init(std::uint32_t /*inflated_length*/) { return inflateInit(&stream_) == Z_OK && (initialised_ = true); }
     ~ZlibInflater() override {
         if (initialised_) inflateEnd(&stream_);
     }
@@ -69,9 +76,10 @@ private:
 
 class ZstdInflater final : public CompressedStreamDecoder::Inflater {
 public:
-    bool init() {
+    bool init(std::uint32_t inflated_length) {
         context_ = ZSTD_createDCtx();
-        return context_ != nullptr && !ZSTD_isError(ZSTD_DCtx_setParameter(context_, ZSTD_d_windowLogMax, zstd_window_log_max));
+        return context_ != nullptr &&
+               !ZSTD_isError(ZSTD_DCtx_setParameter(context_, ZSTD_d_windowLogMax, zstd_window_log_for(inflated_length)));
     }
     ~ZstdInflater() override { ZSTD_freeDCtx(context_); }
     Step run(codec::Bytes input, std::size_t capacity) override {
@@ -91,9 +99,9 @@ private:
 };
 
 template <class T>
-std::unique_ptr<CompressedStreamDecoder::Inflater> make(void) {
+std::unique_ptr<CompressedStreamDecoder::Inflater> make(std::uint32_t inflated_length) {
     auto inflater = std::unique_ptr<T>(new (std::nothrow) T());
-    if (!inflater || !inflater->init()) return nullptr;
+    if (!inflater || !inflater->init(inflated_length)) return nullptr;
     return inflater;
 }
 
@@ -151,7 +159,8 @@ bool CompressedStreamDecoder::next(codec::Bytes& input, codec::Bytes& inner) {
             return true;
         }
         if (!inflater_) {
-            inflater_ = algorithm_ == CompressionAlgorithm::zlib ? make<ZlibInflater>() : make<ZstdInflater>();
+            inflater_ = algorithm_ == CompressionAlgorithm::zlib ? make<ZlibInflater>(frame_.uncompressed_length)
+                                                                  : make<ZstdInflater>(frame_.uncompressed_length);
             if (!inflater_) return fail("cannot allocate an inflater");
         }
         const codec::Bytes available = input.first(std::min<std::size_t>(compressed_left_, input.size()));

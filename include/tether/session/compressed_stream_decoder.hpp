@@ -19,7 +19,8 @@ enum class CompressionAlgorithm : std::uint8_t { zlib, zstd };
 //
 // Memory: between frames it holds nothing but its own few bytes. The inflater
 // (zlib: ~7 KB of state, a 32 KB window and a 16 KB output buffer; zstd: its
-// context and a window no larger than the frame, at most 16 MiB) is created
+// context and a window no larger than the frame's stated size rounded up to a
+// power of two, at most 16 MiB) is created
 // when a compressed frame's payload starts and freed when that frame ends, so
 // an idle session holds no zlib or zstd state.
 //
