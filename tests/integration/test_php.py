@@ -59,6 +59,11 @@ def test_php_through_tether(tether, mariadb, large_digest, api, compress):
         else:
             assert session["bytes_from_upstream"] > large_digest["bytes"], session
         client.resume()
+        if api == "mysqli":
+            assert client.until("changed_user") == "other@%"
+            session = t.connection_by_thread(hello["id"])
+            assert session["user"] == "other" and session["state"] == "idle", session
+            client.resume()
         assert client.until("done") is True
         client.wait()
     finally:

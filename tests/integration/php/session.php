@@ -97,5 +97,10 @@ step('committed', $all("SELECT COUNT(*) FROM items WHERE name = 'php-$api'")[0][
 step('large', $large());
 fgets(STDIN);
 $exec("DELETE FROM items WHERE name = 'php-$api'");
+if ($api === 'mysqli') {  // COM_CHANGE_USER: a new authentication exchange, inside frames when compressed
+    $db->change_user('other', 'otherpw', 'tether_test');
+    step('changed_user', $one('SELECT CURRENT_USER()')[0]);
+    fgets(STDIN);
+}
 $close();
 step('done', true);
