@@ -214,7 +214,9 @@ void append_attrs(std::string& out, const std::vector<std::pair<std::string, std
     const bool many = attrs.size() > 16;
     bool first = true;
     for (std::size_t i = 0; i < attrs.size(); ++i) {
-        const auto& [k, v] = attrs[i];
+        // Named references, not a structured binding: clang 14 cannot capture one in a lambda.
+        const std::string& k = attrs[i].first;
+        const std::string& v = attrs[i].second;
         if (many ? !seen.insert(k).second
                  : std::any_of(attrs.begin(), attrs.begin() + static_cast<std::ptrdiff_t>(i),
                                [&](const auto& earlier) { return earlier.first == k; })) {

@@ -153,7 +153,7 @@ void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions
     now_ = now;
     switch (phase_) {
         case Phase::command:
-            tracker_.on_client_bytes(chunk, now);
+            track_client(chunk, now);
             // The client acted: idle time counts from here (also for commands
             // that get no response, such as COM_STMT_CLOSE).
             idle_since_ = now;
@@ -194,12 +194,16 @@ void Session::on_upstream_bytes(codec::Bytes chunk, Clock::time_point now, Actio
     now_ = now;
     switch (phase_) {
         case Phase::command: {
-            if (tracker_.change_user_in_flight() || !upstream_pending_.empty()) {
+            // The OK of a COM_CHANGE_USER is held for admission; in a
+            // compressed session it travels inside a frame that is forwarded
+            // as it is, so there the change is admitted after its OK (a
+            // refusal closes the session) instead of in its place.
+            if (!compressed_ && (tracker_.change_user_in_flight() || !upstream_pending_.empty())) {
                 relay_change_user_reply(chunk, out);
                 return;
             }
             const bool was_idle = tracker_.idle();
-            tracker_.on_server_bytes(chunk);
+            track_server(chunk);
             // Idle time starts when the last response ends, not when its command
             // began: a session that just finished a long query is not idle.
             if (!was_idle && tracker_.idle()) idle_since_ = now;
@@ -233,9 +237,25 @@ void Session::on_upstream_bytes(codec::Bytes chunk, Clock::time_point now, Actio
     }
 }
 
+void Session::track_client(codec::Bytes chunk, Clock::time_point now) {
+    if (compressed_) return compressed_->on_client_bytes(tracker_, chunk, now);
+    tracker_.on_client_bytes(chunk, now);
+}
+
+void Session::track_server(codec::Bytes chunk) {
+    if (compressed_) return compressed_->on_server_bytes(tracker_, chunk);
+    tracker_.on_server_bytes(chunk);
+}
+
+void Session::append_com_quit(Actions& out) const {
+    if (compressed_) return CompressedCommandFeed::append_com_quit(out.to_upstream);
+    codec::append_com_quit(out.to_upstream);
+}
+
 void Session::check_tracker(Actions& out) {
     if (!tracker_.synced()) {
         enter(Phase::relaying);
+        compressed_.reset();  // a blind relay decodes nothing
         out.raise(SessionEvent::desynced);
         out.note = std::string("lost protocol sync, relaying without tracking: ") + tracker_.desync_reason();
         return;
@@ -323,8 +343,13 @@ void Session::read_login(Actions& out) {
     }
     auto login = codec::decode_login(payload);
     if (!login.ok()) return refuse(std::string("bad handshake: ") + std::string(login.error));
-    if ((login.value.capabilities & (codec::cap::compress | codec::cap::zstd_compression | codec::cap::ssl)) != 0) {
-        return refuse("the client asked for compression or TLS, which tether did not offer");
+    if ((login.value.capabilities & codec::cap::ssl) != 0) return refuse("the client asked for TLS, which tether did not offer");
+    // The greeting shows the server's own compression bits (tether decodes
+    // both algorithms); mysqlnd asks for CLIENT_COMPRESS even when it is not shown.
+    const codec::Capabilities compression = codec::cap::compress | codec::cap::zstd_compression;
+    const codec::Capabilities wanted = login.value.capabilities & compression;
+    if (wanted != 0 && (wanted & greeting_->capabilities) == 0) {
+        return refuse("the client asked for compression, which the server did not offer");
     }
     login_sequence_id_ = packet.value.last_sequence_id;
     login_packet_.assign(client_pending_.begin(), client_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
@@ -388,7 +413,7 @@ void Session::replay_early_client_bytes() {
         if (!packet.ok() || packet.value.header.sequence_id == 0) break;
         rest = rest.subspan(packet.consumed);
     }
-    if (!rest.empty()) tracker_.on_client_bytes(rest, now_);
+    if (!rest.empty()) track_client(rest, now_);
     release(early_client_bytes_);
 }
 
@@ -418,6 +443,10 @@ void Session::relay_auth_exchange(Actions& out) {
             greeting_.reset();
             release(login_->auth_response);
             enter(Phase::command);
+            // Everything after this OK travels in compressed frames.
+            if (auto algorithm = agreed_compression(tracker_.capabilities())) {
+                compressed_ = std::make_unique<CompressedCommandFeed>(*algorithm);
+            }
             out.raise(SessionEvent::authenticated);
             // Idle sessions hold no buffers.
             std::vector<std::byte> rest;
@@ -425,7 +454,7 @@ void Session::relay_auth_exchange(Actions& out) {
             release(client_pending_);
             replay_early_client_bytes();
             if (!rest.empty()) {
-                tracker_.on_server_bytes(rest);
+                track_server(rest);
                 out.to_client.insert(out.to_client.end(), rest.begin(), rest.end());
             }
             idle_since_ = now_;
@@ -485,7 +514,7 @@ void Session::on_client_closed(Actions& out) {
     switch (phase_) {
         case Phase::command:
             set_reason(tracker_.quit_sent() ? CloseReason::client_quit : CloseReason::client_closed);
-            if (upstream_open_ && !tracker_.quit_sent() && tracker_.idle()) codec::append_com_quit(out.to_upstream);
+            if (upstream_open_ && !tracker_.quit_sent() && at_rest()) append_com_quit(out);
             end_after_client(out);
             return;
         case Phase::relaying:
@@ -545,7 +574,7 @@ void Session::close(CloseReason reason, Actions& out) {
     switch (phase_) {
         case Phase::command:
             set_reason(reason);
-            if (upstream_open_ && tracker_.idle() && !tracker_.quit_sent()) codec::append_com_quit(out.to_upstream);
+            if (upstream_open_ && at_rest() && !tracker_.quit_sent()) append_com_quit(out);
             end_both(reason, out);
             return;
         case Phase::relaying:

@@ -1,6 +1,6 @@
 """What the client sees of the server through tether: the greeting's thread id and version pass
-through; CLIENT_SSL and CLIENT_COMPRESS are cleared (tether neither terminates TLS nor decodes
-compression), so real clients fall back to plain, uncompressed sessions that tether can read."""
+through; CLIENT_SSL is cleared (tether does not terminate TLS), so real clients fall back to plain
+sessions that tether can read; CLIENT_COMPRESS passes as the server offers it (tether decodes it)."""
 import pytest
 from pymysql.constants import CLIENT
 
@@ -19,17 +19,20 @@ def test_greeting_passes_thread_id_and_version(tether, mariadb):
         conn.close()
 
 
-def test_ssl_and_compress_cleared(tether, mariadb):
+def test_ssl_cleared_compression_offered(tether, mariadb):
     t = tether()
     conn = t.connect()
+    direct = mariadb.connect_root()
     try:
         assert not conn.server_capabilities & CLIENT.SSL, "tether must not offer TLS it cannot terminate"
-        assert not conn.server_capabilities & CLIENT.COMPRESS, "tether must not offer compression"
+        assert direct.server_capabilities & CLIENT.COMPRESS, "the test server offers compression"
+        assert conn.server_capabilities & CLIENT.COMPRESS, "tether offers the compression the server offers"
         assert conn.server_capabilities & CLIENT.PROTOCOL_41
         assert conn.server_capabilities & CLIENT.PLUGIN_AUTH
         assert conn.server_capabilities & CLIENT.CONNECT_ATTRS
     finally:
         conn.close()
+        direct.close()
 
 
 def test_cli_wanting_compression_still_works(tether):

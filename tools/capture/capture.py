@@ -16,7 +16,7 @@ connection is closed on both sides and the command has exited. Without a command
 its port and waits for one connection.
 
 --tether-greeting: the client is shown the greeting tether would show it (include/tether/session/
-greeting_rewrite.hpp: SSL, COMPRESS, ZSTD, OPTIONAL_RESULTSET_METADATA and MariaDB's COM_MULTI,
+greeting_rewrite.hpp: SSL, OPTIONAL_RESULTSET_METADATA and MariaDB's COM_MULTI,
 CACHE_METADATA, BULK_UNIT_RESULTS cleared), so the client negotiates what it would negotiate behind
 tether. The file still records the server's greeting exactly as the server sent it (an `S` chunk is
 what the session receives from upstream).
@@ -36,7 +36,7 @@ import time
 
 
 # Bits tether hides from the client (mirror of tether::session::hidden_capabilities).
-HIDDEN_LOW = (1 << 11) | (1 << 5) | (1 << 26) | (1 << 25)
+HIDDEN_LOW = (1 << 11) | (1 << 25)
 HIDDEN_MARIADB = (1 << 1) | (1 << 4) | (1 << 5)
 
 

@@ -15,6 +15,11 @@ $C --out $OUT/mariadb-cli_select.hex \
   --comment "The mariadb CLI (MariaDB 10.11 client, libmariadb) logs in as app/apppw to tether_test (program_name=mysql), runs SELECT 1; SELECT * FROM items (3 rows), then sends COM_QUIT and closes." \
   -- mariadb --protocol=tcp -h 127.0.0.1 -P '{port}' -u app -papppw tether_test -e "SELECT 1; SELECT * FROM items"
 
+$C --out $OUT/mariadb-cli_compressed_transaction.hex \
+  --comment "The mariadb CLI (MariaDB 10.11 client, libmariadb) with --compress (CLIENT_COMPRESS, zlib) logs in as app/apppw to tether_test (program_name=mysql); after the login's OK every packet travels in compressed frames: SELECT 1; BEGIN; INSERT INTO items; SELECT REPEAT('tether', 2000) (12000 bytes, a zlib-compressed frame); COMMIT; then COM_QUIT and closes." \
+  --comment "framing: compressed" \
+  -- mariadb --compress --protocol=tcp -h 127.0.0.1 -P '{port}' -u app -papppw tether_test -e "SELECT 1; BEGIN; INSERT INTO items (name, qty) VALUES ('quince', 4); SELECT REPEAT('tether', 2000); COMMIT"
+
 $C --out $OUT/pymysql_transaction_multi-statements.hex \
   --comment "PyMySQL 1.0.2 (program_name=tether-capture, CLIENT.MULTI_STATEMENTS, autocommit on) logs in as app/apppw to tether_test; BEGIN; INSERT INTO items; COMMIT; then one COM_QUERY with three statements (SELECT 1; SELECT name ...; UPDATE ...) answered with MORE_RESULTS_EXISTS; COM_QUIT." \
   -- $P tools/capture/clients.py transaction '{port}'

@@ -36,6 +36,7 @@ public:
     void on_server_bytes(codec::Bytes chunk);
 
     [[nodiscard]] bool synced() const { return synced_; }
+    [[nodiscard]] codec::Capabilities capabilities() const { return capabilities_; }
     // No command waiting for (the rest of) its response.
     [[nodiscard]] bool idle() const { return queue_length_ == 0; }
     [[nodiscard]] bool in_transaction() const { return in_transaction_; }

@@ -5,15 +5,16 @@
 
 namespace tether::session {
 
+// CLIENT_COMPRESS and ZSTD pass as the server sets them: the session decodes
+// compressed frames in front of its command tracker (compressed_command_feed.hpp).
+//
 // Hidden from the client:
 // - CLIENT_SSL: tether reads the login to attribute it; TLS termination is a
 //   later transform between socket and session.
-// - CLIENT_COMPRESS / ZSTD: compressed frames would hide the packets the
-//   command tracker follows.
 // - OPTIONAL_RESULTSET_METADATA, MariaDB's CACHE_METADATA, COM_MULTI and
 //   BULK_UNIT_RESULTS: they change result-set layouts the tracker reads.
 inline constexpr codec::Capabilities hidden_capabilities =
-    codec::cap::ssl | codec::cap::compress | codec::cap::zstd_compression | codec::cap::optional_resultset_metadata |
+    codec::cap::ssl | codec::cap::optional_resultset_metadata |
     codec::cap::mariadb_cache_metadata | codec::cap::mariadb_com_multi | codec::cap::mariadb_bulk_unit_results;
 
 inline codec::Greeting client_greeting(const codec::Greeting& server) {

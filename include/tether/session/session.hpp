@@ -14,6 +14,7 @@
 #include "tether/session/close_reason.hpp"
 #include "tether/session/command_tracker.hpp"
 #include "tether/session/handshake_turn.hpp"
+#include "tether/session/compressed_command_feed.hpp"
 
 namespace tether::session {
 
@@ -97,7 +98,9 @@ public:
     [[nodiscard]] const codec::Login* login() const { return login_ ? &*login_ : nullptr; }
     [[nodiscard]] std::uint32_t upstream_thread_id() const { return thread_id_; }
     [[nodiscard]] const std::string& server_version() const { return server_version_; }
-    [[nodiscard]] bool command_in_flight() const { return phase_ == Phase::command && !tracker_.idle(); }
+    // Also while half a compressed frame has passed: a response's last bytes
+    // may still be on their way after the tracker saw its end.
+    [[nodiscard]] bool command_in_flight() const { return phase_ == Phase::command && !at_rest(); }
     [[nodiscard]] bool in_transaction() const { return tracker_.in_transaction(); }
     [[nodiscard]] bool tracking() const { return phase_ == Phase::command; }
     [[nodiscard]] bool authenticated() const { return authenticated_; }
@@ -117,6 +120,8 @@ public:
     // packet limits): 0 once logged in, whatever the client sent during its
     // login. For tests and fuzzers.
     [[nodiscard]] std::size_t buffered_bytes() const;
+    // The compressed protocol's decoders (null for an uncompressed session).
+    [[nodiscard]] const CompressedCommandFeed* compressed() const { return compressed_.get(); }
 
 private:
     void enter(Phase next);
@@ -136,6 +141,11 @@ private:
     void check_tracker(Actions& out);
     void relay_change_user_reply(codec::Bytes chunk, Actions& out);
     void take_change_of_user(Actions& out);
+    // The tracker's feed: straight, or through the compressed protocol's decoders.
+    void track_client(codec::Bytes chunk, Clock::time_point now);
+    void track_server(codec::Bytes chunk);
+    [[nodiscard]] bool at_rest() const { return tracker_.idle() && (!compressed_ || compressed_->at_frame_boundary()); }
+    void append_com_quit(Actions& out) const;
     void remember_early_client_bytes(codec::Bytes chunk);
     void replay_early_client_bytes();
 
@@ -161,6 +171,7 @@ private:
     std::uint32_t thread_id_ = 0;
     std::string server_version_;
     CommandTracker tracker_;
+    std::unique_ptr<CompressedCommandFeed> compressed_;  // from the login's OK, when compression was agreed
     bool authenticated_ = false;
     bool client_open_ = true;
     bool upstream_open_ = false;

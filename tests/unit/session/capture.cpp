@@ -1,6 +1,8 @@
 // Capture and fixture loading: '#' comments, then 'C '/'S ' hex lines (captures) or plain hex (fixtures).
 #include "capture.hpp"
 
+#include "compressed_frames.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -28,6 +30,17 @@ std::vector<std::byte> Capture::stream(Direction d) const {
         if (c.direction == d) out.insert(out.end(), c.bytes.begin(), c.bytes.end());
     }
     return out;
+}
+
+bool Capture::compressed() const {
+    auto it = keys.find("framing");
+    return it != keys.end() && it->second == "compressed";
+}
+
+std::vector<std::byte> Capture::packets(std::size_t chunk_index) const {
+    const auto& bytes = chunks.at(chunk_index).bytes;
+    if (!compressed() || chunk_index < 3) return bytes;
+    return inflate_frames(bytes);
 }
 
 std::string captures_dir() {

@@ -26,6 +26,12 @@ struct Capture {
 
     // The concatenation of every chunk in one direction.
     [[nodiscard]] std::vector<std::byte> stream(Direction d) const;
+    // `framing: compressed`: the session negotiated the compressed protocol, so
+    // every chunk after the greeting, the login and the server's OK (chunks 0-2)
+    // is a run of whole compressed frames.
+    [[nodiscard]] bool compressed() const;
+    // The ordinary packets a chunk carries: its bytes, or what its frames inflate to.
+    [[nodiscard]] std::vector<std::byte> packets(std::size_t chunk_index) const;
 };
 
 // TETHER_CAPTURES (meson sets it), else the directory meson configured.

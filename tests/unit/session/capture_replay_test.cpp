@@ -7,6 +7,7 @@
 
 #include "capture.hpp"
 #include "replay.hpp"
+#include "tether/codec/compressed_frame.hpp"
 #include "tether/codec/packet.hpp"
 #include "tether/codec/response.hpp"
 #include "tether/codec/wire.hpp"
@@ -35,7 +36,7 @@ ByteVec expected_client_stream(const Capture& c) {
 // (and, when given, whose text starts with `text`).
 std::size_t find_command(const Capture& c, std::uint8_t command, std::string_view text = {}) {
     for (std::size_t i = 0; i < c.chunks.size(); ++i) {
-        const auto& b = c.chunks[i].bytes;
+        const auto b = c.packets(i);
         if (c.chunks[i].direction != Direction::client || b.size() < 5) continue;
         if (std::to_integer<std::uint8_t>(b[3]) != 0 || std::to_integer<std::uint8_t>(b[4]) != command) continue;
         const std::string_view rest(reinterpret_cast<const char*>(b.data()) + 5, b.size() - 5);
@@ -84,7 +85,7 @@ void check_in_flight_per_chunk(const Capture& c, const Replay& r) {
         const auto& cp = r.per_chunk[i];
         if (cp.phase != Phase::command) continue;
         CAPTURE(i);
-        const auto& b = c.chunks[i].bytes;
+        const auto b = c.packets(i);
         if (c.chunks[i].direction == Direction::server) {
             // A LOCAL INFILE request (0xFB) asks the client for data: the command goes on.
             const bool infile_request = b.size() > 4 && std::to_integer<std::uint8_t>(b[4]) == 0xFB;
@@ -113,7 +114,8 @@ std::string attribute(const codec::Login& login, std::string_view name) {
 
 TEST_CASE("captures: the directory holds the expected captures, each small") {
     const auto names = capture_names();
-    for (const char* expected : {"mariadb-cli_select.hex", "pymysql_transaction_multi-statements.hex",
+    for (const char* expected : {"mariadb-cli_select.hex", "mariadb-cli_compressed_transaction.hex",
+                                 "pymysql_transaction_multi-statements.hex",
                                  "pymysql_wrong-password.hex", "pymysql_load-data-local-infile.hex",
                                  "sysbench_point-select_prepared.hex"}) {
         CAPTURE(expected);
@@ -124,9 +126,14 @@ TEST_CASE("captures: the directory holds the expected captures, each small") {
         const auto c = load_capture(name);
         CHECK(c.chunks.size() >= 3);
         CHECK(c.chunks.front().direction == Direction::server);  // the server speaks first
-        // Both streams frame into whole packets.
+        // Both streams frame into whole packets (inside whole frames, when compressed).
         for (auto d : {Direction::client, Direction::server}) {
-            const ByteVec s = c.stream(d);
+            ByteVec s;
+            for (std::size_t i = 0; i < c.chunks.size(); ++i) {
+                if (c.chunks[i].direction != d) continue;
+                const ByteVec p = c.packets(i);
+                s.insert(s.end(), p.begin(), p.end());
+            }
             codec::Bytes rest = s;
             while (!rest.empty()) {
                 auto p = codec::decode_packet(rest);
@@ -166,7 +173,7 @@ TEST_CASE("captures: every byte passes, greeting rewritten, and the three feedin
     }
 }
 
-TEST_CASE("captures: the greeting shown to the client hides compression and keeps everything else") {
+TEST_CASE("captures: the greeting shown to the client hides TLS and keeps everything else, compression too") {
     for (const auto& name : capture_names()) {
         CAPTURE(name);
         const Capture c = load_capture(name);
@@ -181,9 +188,10 @@ TEST_CASE("captures: the greeting shown to the client hides compression and keep
         REQUIRE(shown.ok());
         CHECK(shown_packet.value.first_sequence_id == 0);
         CHECK(shown_packet.consumed == server_packet.consumed);
-        // MariaDB 10.11 offers compression (and no TLS here): the client must not see it.
+        // MariaDB 10.11 offers compression (and no TLS here): the client sees it, as tether decodes it.
         CHECK((server.value.capabilities & codec::cap::compress) != 0);
-        CHECK((shown.value.capabilities & (codec::cap::compress | codec::cap::ssl | codec::cap::zstd_compression)) == 0);
+        CHECK((shown.value.capabilities & codec::cap::compress) != 0);
+        CHECK((shown.value.capabilities & codec::cap::ssl) == 0);
         CHECK((shown.value.capabilities & codec::cap::mariadb_cache_metadata) == 0);
         CHECK(shown.value.capabilities == (server.value.capabilities & ~hidden_capabilities));
         CHECK(shown.value.server_version == server.value.server_version);
@@ -222,6 +230,52 @@ TEST_CASE("capture: mariadb CLI logs in, runs two SELECTs and quits") {
     CHECK(r.reason == CloseReason::client_quit);
     CHECK(r.upstream_bytes_after_close.empty());  // the client's own COM_QUIT was relayed: none added
     CHECK(r.upstream_close_requested);
+}
+
+TEST_CASE("capture: mariadb CLI with --compress: a transaction and a compressed result, followed through the frames") {
+    const Capture c = load_capture("mariadb-cli_compressed_transaction.hex");
+    REQUIRE(c.compressed());
+    const Replay r = replay(c, Feeding::as_captured);
+    const auto& login = login_of(r);
+    CHECK((login.capabilities & codec::cap::compress) != 0);
+    CHECK(attribute(login, "program_name") == "mysql");
+    CHECK(r.per_chunk[2].phase == Phase::command);
+    const auto begin = find_command(c, 0x03, "BEGIN");
+    const auto insert = find_command(c, 0x03, "INSERT");
+    const auto repeat = find_command(c, 0x03, "SELECT REPEAT");
+    const auto commit = find_command(c, 0x03, "COMMIT");
+    CHECK_FALSE(r.per_chunk[begin].in_transaction);
+    CHECK(r.per_chunk[begin + 1].in_transaction);
+    CHECK(r.per_chunk[insert].command_in_flight);
+    CHECK(r.per_chunk[insert + 1].in_transaction);
+    // The 12000-byte result travels zlib-compressed (the frame's uncompressed length is not 0).
+    const auto& result = c.chunks[repeat + 1].bytes;
+    auto header = codec::decode_compressed_header(result);
+    REQUIRE(header.ok());
+    CHECK_FALSE(header.value.stored());
+    CHECK(c.packets(repeat + 1).size() > 12000);
+    CHECK(result.size() < 1000);
+    CHECK(r.per_chunk[repeat].command_in_flight);
+    CHECK_FALSE(r.per_chunk[repeat + 1].command_in_flight);
+    CHECK(r.per_chunk[repeat + 1].in_transaction);
+    CHECK(r.per_chunk[commit].in_transaction);
+    CHECK_FALSE(r.per_chunk[commit + 1].in_transaction);
+    CHECK(r.commands == 6);  // SELECT 1, BEGIN, INSERT, SELECT REPEAT, COMMIT, COM_QUIT
+    CHECK(r.reason == CloseReason::client_quit);
+    CHECK(r.upstream_bytes_after_close.empty());
+
+    // Between chunks (each a whole run of frames) the session holds no inflater.
+    Driver d;
+    d.connect();
+    for (const auto& chunk : c.chunks) {
+        for (std::size_t i = 0; i < chunk.bytes.size(); ++i) {
+            const auto one = codec::Bytes(chunk.bytes).subspan(i, 1);
+            chunk.direction == Direction::client ? d.client(one) : d.upstream(one);
+        }
+        if (d.session().phase() != Phase::command) continue;
+        REQUIRE(d.session().compressed() != nullptr);
+        CHECK_FALSE(d.session().compressed()->holds_inflater());
+    }
 }
 
 TEST_CASE("capture: pymysql transaction and a multi-statement query") {

@@ -64,11 +64,13 @@ TEST_CASE("session: a full synthetic login, fed whole and one byte at a time") {
         CHECK(d.saw(SessionEvent::greeting));
         CHECK(d.session().upstream_thread_id() == 4242);
         CHECK(d.session().phase() == Phase::awaiting_login);
-        // The client sees the greeting minus TLS and compression, nothing else changed.
+        // The client sees the greeting minus TLS, nothing else changed: the
+        // server's compression stays on offer (tether decodes it).
         auto shown = codec::decode_greeting(single_packet(d.to_client).payload);
         REQUIRE(shown.ok());
-        CHECK((shown.value.capabilities & (cap::ssl | cap::compress)) == 0);
-        CHECK(shown.value.capabilities == (server_caps & ~(cap::ssl | cap::compress)));
+        CHECK((shown.value.capabilities & cap::ssl) == 0);
+        CHECK((shown.value.capabilities & cap::compress) != 0);
+        CHECK(shown.value.capabilities == (server_caps & ~cap::ssl));
         CHECK(d.to_client.size() == greeting.size());
         CHECK(d.to_client[0] == greeting[0]);
         const ByteVec login = login_bytes();
@@ -259,14 +261,27 @@ TEST_CASE("session: garbage instead of a login") {
         CHECK(d.session().close_reason() == CloseReason::handshake_failed);
         CHECK(d.session().phase() == Phase::finishing_upstream);
     }
-    SUBCASE("a login that asks for compression tether did not offer") {
+    SUBCASE("a login that asks for compression the server did not offer") {
         Driver d;
         d.connect();
-        d.upstream(greeting_bytes());
+        d.upstream(greeting_bytes(server_caps & ~cap::compress));
         d.clear_output();
         d.client(login_bytes(modern_caps | cap::compress));
         const auto err = single_err(d.to_client);
         CHECK(err.sequence_id == 2);
+        CHECK(err.code == 1043);
+        CHECK(err.message.find("compression") != std::string::npos);
+        CHECK(d.session().close_reason() == CloseReason::handshake_failed);
+        CHECK_FALSE(d.saw(SessionEvent::login_received));
+    }
+    SUBCASE("a login that asks only for zstd from a server that offers only zlib") {
+        Driver d;
+        d.connect();
+        d.upstream(greeting_bytes());
+        d.clear_output();
+        d.client(login_bytes(modern_caps | cap::zstd_compression));
+        const auto err = single_err(d.to_client);
+        CHECK(err.code == 1043);
         CHECK(d.session().close_reason() == CloseReason::handshake_failed);
         CHECK_FALSE(d.saw(SessionEvent::login_received));
     }

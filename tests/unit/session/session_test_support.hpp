@@ -10,8 +10,8 @@
 
 namespace tether::session::test {
 
-// What the test server offers: everything a modern client uses, plus TLS and
-// compression (which tether must hide).
+// What the test server offers: everything a modern client uses, plus TLS
+// (which tether must hide) and zlib compression (which it decodes).
 inline constexpr codec::Capabilities server_caps =
     modern_caps | codec::cap::deprecate_eof | codec::cap::ssl | codec::cap::compress;
 

@@ -20,7 +20,11 @@ ByteVec frame(std::uint8_t sequence_id, const ByteVec& payload) {
 }
 
 Stream& Stream::packet(const ByteVec& payload) {
-    seq_ = codec::append_packet(out_, seq_, payload);
+    // Framed apart and appended: append_packet reserves the exact size it
+    // needs, which would make building a result of many rows quadratic.
+    ByteVec framed;
+    seq_ = codec::append_packet(framed, seq_, payload);
+    out_.insert(out_.end(), framed.begin(), framed.end());
     return *this;
 }
 
