@@ -27,7 +27,18 @@ void erase_front(std::vector<std::byte>& buffer, std::size_t n) {
 // change, which waits for admit_change_user().
 void Session::relay_change_user_reply(codec::Bytes chunk, Actions& out) {
     upstream_pending_.insert(upstream_pending_.end(), chunk.begin(), chunk.end());
-    if (held_change_user_ok_ != 0) return;  // (the owner answers at once; defensive)
+    if (held_change_user_ok_ != 0) {
+        // The owner answers at once (io admits in the same call); an owner
+        // that waits must not make the session buffer without bound.
+        if (upstream_pending_.size() > 2 * max_change_user_packet) {
+            std::vector<std::byte>().swap(upstream_pending_);
+            held_change_user_ok_ = 0;
+            change_user_admission_due_ = false;
+            out.note = "server sent too much while a COM_CHANGE_USER waited for admission";
+            end_both(CloseReason::upstream_closed, out);
+        }
+        return;
+    }
     while (tracker_.synced() && tracker_.change_user_in_flight()) {
         auto packet = codec::decode_packet(upstream_pending_);
         if (packet.need_more()) {
