@@ -64,6 +64,23 @@ DecodeResult<OkPacket> decode_ok(Bytes payload, Capabilities capabilities) {
     return Result::success(ok, payload.size());
 }
 
+DecodeResult<std::optional<std::string_view>> decode_session_schema(std::string_view session_state) {
+    using Result = DecodeResult<std::optional<std::string_view>>;
+    WireReader r(as_bytes(session_state));
+    std::optional<std::string_view> schema;
+    while (!r.at_end()) {
+        auto type = r.u8();
+        auto body = r.lenenc_string();
+        if (!type || !body) return Result::bad("session state entry truncated");
+        if (*type != session_track_schema) continue;
+        WireReader b(as_bytes(*body));
+        auto name = b.lenenc_string();
+        if (!name || !b.at_end()) return Result::bad("malformed SESSION_TRACK_SCHEMA entry");
+        schema = *name;
+    }
+    return Result::success(schema, session_state.size());
+}
+
 DecodeResult<ErrPacket> decode_err(Bytes payload) {
     using Result = DecodeResult<ErrPacket>;
     WireReader r(payload);

@@ -34,7 +34,7 @@ admin::ConnectionInfo connection_row(std::uint64_t id, const Connection& c, sess
     }
     if (const codec::Login* login = s.login()) {
         row.user = login->user;
-        row.database = login->database.value_or("");
+        row.database = s.current_database();
         row.attrs = login->attributes;
     }
     row.peer = c.peer_port() != 0 ? (c.peer().find(':') != std::string::npos ? "[" + c.peer() + "]" : c.peer()) + ":" +

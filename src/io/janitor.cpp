@@ -48,7 +48,7 @@ void Proxy::scan_sessions(session::Clock::time_point now) {
                       {{"id", std::to_string(id)},
                        {"client", connection->labels_.client},
                        {"user", login != nullptr ? login->user : std::string()},
-                       {"database", login != nullptr && login->database ? *login->database : std::string()},
+                       {"database", std::string(s.current_database())},
                        {"peer", connection->peer()},
                        {"upstream_thread_id", std::to_string(s.upstream_thread_id())},
                        {"age_seconds", seconds(std::chrono::duration<double>(now - s.started_at()).count())},

@@ -50,10 +50,7 @@ std::pair<std::string, std::uint16_t> peer_address(uv_tcp_t* tcp) {
     return {text, port};
 }
 
-std::string login_database(const session::Session& s) {
-    const codec::Login* login = s.login();
-    return login != nullptr && login->database ? *login->database : std::string();
-}
+std::string login_database(const session::Session& s) { return std::string(s.current_database()); }
 
 }  // namespace
 
@@ -257,7 +254,7 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
         actions.note.clear();
     }
     if (has(actions.events, SessionEvent::desynced)) {
-        metrics_.desynced();
+        metrics_.desynced(s.tracker().desync_category());
         log::warn("session_desynced", {{"id", id}, {"client", connection.labels_.client}, {"detail", actions.note}});
         actions.note.clear();
     }

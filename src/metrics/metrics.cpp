@@ -114,9 +114,8 @@ struct Metrics::State {
                        .Register(*registry)),
           desyncs(prometheus::BuildCounter()
                       .Name("tether_protocol_desyncs_total")
-                      .Help("Sessions whose command tracking lost sync and fell back to plain relaying")
-                      .Register(*registry)
-                      .Add({})),
+                      .Help("Sessions whose command tracking lost sync and fell back to plain relaying, by reason")
+                      .Register(*registry)),
           upstream_refusals(prometheus::BuildCounter()
                                 .Name("tether_upstream_refusals_total")
                                 .Help("Server connections refused with an ERR instead of a greeting (e.g. 1040, 1129)")
@@ -158,6 +157,10 @@ struct Metrics::State {
             closed_by_reason[static_cast<std::size_t>(reason)] =
                 &closed.Add({{"reason", std::string(session::close_reason_name(reason))}});
         }
+        for (auto reason : session::all_desync_reasons) {
+            desyncs_by_reason[static_cast<std::size_t>(reason)] =
+                &desyncs.Add({{"reason", std::string(session::desync_reason_name(reason))}});
+        }
     }
 
     PairSeries& series(const SessionLabels& labels) {
@@ -184,7 +187,7 @@ struct Metrics::State {
     prometheus::Family<prometheus::Gauge>& max_idle;
     prometheus::Family<prometheus::Gauge>& idle_in_transaction;
     prometheus::Family<prometheus::Counter>& rejected;
-    prometheus::Counter& desyncs;
+    prometheus::Family<prometheus::Counter>& desyncs;
     prometheus::Counter& upstream_refusals;
     prometheus::Histogram& duration;
     prometheus::Family<prometheus::Gauge>& build_info;
@@ -194,6 +197,7 @@ struct Metrics::State {
     std::map<std::string, prometheus::Counter*, std::less<>> accept_errors_by_name;  // errno names: a handful
     prometheus::Gauge& rss;
     std::array<prometheus::Counter*, session::all_close_reasons.size()> closed_by_reason{};
+    std::array<prometheus::Counter*, session::all_desync_reasons.size()> desyncs_by_reason{};
     std::map<std::pair<std::string, std::string>, PairSeries> pairs;
     std::map<std::string, prometheus::Counter*, std::less<>> rejected_at_accept;  // by limit: a handful
 };
@@ -298,7 +302,9 @@ void Metrics::set_leak_stats(const SessionLabels& labels, double suspects, doubl
 }
 
 void Metrics::orphan_closed() { state_->orphans.Increment(); }
-void Metrics::desynced() { state_->desyncs.Increment(); }
+void Metrics::desynced(session::DesyncReason reason) {
+    state_->desyncs_by_reason[static_cast<std::size_t>(reason)]->Increment();
+}
 void Metrics::upstream_opened() { state_->upstream_connections.Increment(); }
 void Metrics::upstream_closed() { state_->upstream_connections.Decrement(); }
 void Metrics::upstream_refused() { state_->upstream_refusals.Increment(); }

@@ -83,24 +83,68 @@ std::optional<codec::Login> CommandTracker::take_changed_user() {
     return login;
 }
 
-void CommandTracker::lose_sync(const char* why) {
+void CommandTracker::lose_sync(DesyncReason category, const char* why) {
     synced_ = false;
     desync_reason_ = why;
+    desync_category_ = category;
 }
 
 bool CommandTracker::push(std::uint8_t command, Stage stage) {
-    if (queue_length_ == max_in_flight) {
-        lose_sync("too many pipelined commands");
+    if (!queue_.push(InFlight{command, stage, 0, 0})) {
+        lose_sync(DesyncReason::pipeline_limit, "more commands in flight than the tracker keeps (4096)");
         return false;
     }
-    queue_[(queue_head_ + queue_length_) % max_in_flight] = InFlight{command, stage, 0, 0};
-    ++queue_length_;
     return true;
 }
 
 void CommandTracker::finish_head() {
-    queue_head_ = (queue_head_ + 1) % max_in_flight;
-    --queue_length_;
+    if (head().command == static_cast<std::uint8_t>(Command::init_db)) --database_->init_db_in_flight;
+    queue_.pop();
+}
+
+CommandTracker::Database& CommandTracker::database_state() {
+    if (!database_) database_ = std::make_unique<Database>();
+    return *database_;
+}
+
+void CommandTracker::set_database(std::string_view name) {
+    Database& d = database_state();
+    d.current.assign(name.substr(0, max_database_bytes));
+    d.moved = true;
+}
+
+// COM_INIT_DB: keep the name (bounded) until the OK says the server took it.
+void CommandTracker::start_init_db(const codec::PacketScanner::Event& event) {
+    Database& d = database_state();
+    ++d.init_db_in_flight;
+    const std::size_t name_length = event.header.payload_length - 1;
+    d.init_db_name.assign(event.prefix.begin() + 1, event.prefix.end());
+    d.init_db_name_complete = true;
+    if (name_length + 1 <= event.prefix.size()) return;
+    // A longer name than any server accepts: its ERR will end the command.
+    d.init_db_name_complete = name_length <= max_database_bytes;
+    if (d.init_db_name_complete) d.capturing_init_db = client_scanner_.capture_rest(&d.init_db_name, 1 + max_database_bytes);
+}
+
+// The OK's session state may name a new default database. When the scanner's
+// peek cut the OK short, the rest is captured and read at the packet's end.
+void CommandTracker::follow_ok_session_state(const codec::OkPacket& ok, const codec::PacketScanner::Event& event) {
+    if ((capabilities_ & codec::cap::session_track) == 0 || (ok.status_flags & codec::status::session_state_changed) == 0) {
+        return;
+    }
+    if (event.header.payload_length <= event.prefix.size()) return apply_session_state(ok.session_state);
+    if (event.header.payload_length > ok_capture_limit) return;
+    Database& d = database_state();
+    d.ok_packet.assign(event.prefix.begin(), event.prefix.end());
+    d.capturing_ok = server_scanner_.capture_rest(&d.ok_packet, ok_capture_limit);
+}
+
+void CommandTracker::apply_session_state(std::string_view session_state) {
+    if (session_state.empty()) return;
+    // A state that does not parse says nothing about the schema; the status
+    // flags, which the tracker lives on, were already read.
+    auto schema = codec::decode_session_schema(session_state);
+    if (schema.ok() && schema.value) set_database(*schema.value);
 }
 
 void CommandTracker::apply_status(std::uint16_t status_flags) {
@@ -109,13 +153,17 @@ void CommandTracker::apply_status(std::uint16_t status_flags) {
 
 void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, Clock::time_point now) {
     using Kind = codec::PacketScanner::EventKind;
+    if (event.kind == Kind::end && database_ && database_->capturing_init_db) {
+        database_->capturing_init_db = false;  // init_db_name holds the whole name now
+        return;
+    }
     if (event.kind == Kind::end) {
         pending_change_user_ = decode_and_wipe(change_user_packet_, capabilities_);
         capturing_change_user_ = false;
         return;
     }
     if (event.continuation) return;  // the rest of a command larger than 16 MiB
-    if (queue_length_ > 0) {
+    if (!queue_.empty()) {
         InFlight& h = head();
         if (h.stage == Stage::infile_data) {
             // The file's contents, then an empty packet that ends them.
@@ -124,8 +172,8 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
         }
         if (h.stage == Stage::change_user) return;  // answers in the authentication exchange
     }
-    if (event.header.sequence_id != 0) return lose_sync("client command does not start at sequence 0");
-    if (event.header.payload_length == 0) return lose_sync("empty client command");
+    if (event.header.sequence_id != 0) return lose_sync(DesyncReason::client_packet, "client command does not start at sequence 0");
+    if (event.header.payload_length == 0) return lose_sync(DesyncReason::client_packet, "empty client command");
 
     const std::uint8_t command = first_byte(event.prefix);
     last_command_at_ = now;
@@ -147,7 +195,7 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
             push(command, Stage::rows);
             return;
         case Command::change_user: {
-            if (queue_length_ > 0) change_user_pipelined_ = true;
+            if (!queue_.empty()) change_user_pipelined_ = true;
             if (!push(command, Stage::change_user)) return;
             pending_change_user_.reset();
             // Reserved whole up front: a reallocation while capturing would
@@ -161,8 +209,10 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
             }
             return;
         }
-        case Command::sleep:
         case Command::init_db:
+            if (push(command, Stage::first_response)) start_init_db(event);
+            return;
+        case Command::sleep:
         case Command::query:
         case Command::create_db:
         case Command::drop_db:
@@ -185,7 +235,7 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
             return;
         default:
             // Replication streams, COM_MULTI, clone: responses we cannot follow.
-            return lose_sync("unsupported command");
+            return lose_sync(DesyncReason::unsupported_command, "unsupported command");
     }
 }
 
@@ -199,10 +249,19 @@ void CommandTracker::after_prepare_params(InFlight& h) {
 }
 
 void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) {
+    if (event.kind == codec::PacketScanner::EventKind::end && database_ && database_->capturing_ok) {
+        database_->capturing_ok = false;
+        std::vector<std::byte>& packet = database_->ok_packet;
+        auto ok = codec::decode_ok(packet, capabilities_);
+        if (ok.ok()) apply_session_state(ok.value.session_state);
+        // Keep a small buffer for the next one; give back what a GTID set took.
+        if (packet.capacity() > 512) std::vector<std::byte>().swap(packet);
+        return;
+    }
     if (event.kind != codec::PacketScanner::EventKind::start || event.continuation) return;
     const codec::Bytes prefix = event.prefix;
     const std::uint32_t length = event.header.payload_length;
-    if (length == 0) return lose_sync("empty server packet");
+    if (length == 0) return lose_sync(DesyncReason::server_packet, "empty server packet");
     const std::uint8_t b = first_byte(prefix);
     current_packet_incomplete_ = length > prefix.size();
     const bool is_err = b == codec::err_header;
@@ -211,10 +270,10 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
     // only start with 0xFE if it is at least 16 MiB long.
     const bool is_terminator = b == codec::eof_header && (deprecate_eof() ? length < codec::max_physical_payload : length < 9);
 
-    if (queue_length_ == 0) {
+    if (queue_.empty()) {
         // MySQL 8 sends an ERR before it closes an idle connection (wait_timeout).
         if (is_err) return;
-        return lose_sync("server packet with no command in flight");
+        return lose_sync(DesyncReason::server_packet, "server packet with no command in flight");
     }
     InFlight& h = head();
     if (is_err) {
@@ -227,7 +286,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
         case Stage::first_response: {
             if (b == codec::ok_header) {
                 if (h.command == static_cast<std::uint8_t>(Command::stmt_prepare)) {
-                    if (prefix.size() < 9) return lose_sync("short COM_STMT_PREPARE response");
+                    if (prefix.size() < 9) return lose_sync(DesyncReason::server_packet, "short COM_STMT_PREPARE response");
                     h.columns_left = u16_at(prefix, 5);
                     h.params_left = u16_at(prefix, 7);
                     if (h.params_left > 0) {
@@ -237,8 +296,13 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
                     return after_prepare_params(h);
                 }
                 auto ok = codec::decode_ok(prefix, capabilities_);
-                if (!ok.ok()) return lose_sync("malformed OK packet");
+                if (!ok.ok()) return lose_sync(DesyncReason::server_packet, "malformed OK packet");
                 apply_status(ok.value.status_flags);
+                if (h.command == static_cast<std::uint8_t>(Command::init_db) && database_->init_db_in_flight == 1 &&
+                    database_->init_db_name_complete) {
+                    set_database(codec::as_text(database_->init_db_name));
+                }
+                follow_ok_session_state(ok.value, event);
                 if ((ok.value.status_flags & codec::status::more_results_exists) == 0) complete_head();
                 return;
             }
@@ -248,13 +312,13 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
                 return complete_head();
             }
             if (b == codec::local_infile_header) {
-                if (h.command != static_cast<std::uint8_t>(Command::query)) return lose_sync("LOCAL INFILE request outside COM_QUERY");
+                if (h.command != static_cast<std::uint8_t>(Command::query)) return lose_sync(DesyncReason::server_packet, "LOCAL INFILE request outside COM_QUERY");
                 h.stage = Stage::infile_data;
                 return;
             }
             codec::WireReader reader(prefix);
             auto columns = reader.lenenc_int();
-            if (!columns || *columns == 0 || *columns > 0xFFFF) return lose_sync("bad column count");
+            if (!columns || *columns == 0 || *columns > 0xFFFF) return lose_sync(DesyncReason::server_packet, "bad column count");
             h.columns_left = static_cast<std::uint16_t>(*columns);
             h.stage = Stage::column_definitions;
             return;
@@ -263,7 +327,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
             if (--h.columns_left == 0) after_column_definitions(h);
             return;
         case Stage::columns_eof: {
-            if (!is_eof) return lose_sync("expected EOF after column definitions");
+            if (!is_eof) return lose_sync(DesyncReason::server_packet, "expected EOF after column definitions");
             auto eof = codec::decode_eof(prefix);
             const std::uint16_t flags = eof.ok() ? eof.value.status_flags : 0;
             apply_status(flags);
@@ -277,8 +341,9 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
             std::uint16_t flags = 0;
             if (deprecate_eof()) {
                 auto ok = codec::decode_ok(prefix, capabilities_);
-                if (!ok.ok()) return lose_sync("malformed OK at the end of a result set");
+                if (!ok.ok()) return lose_sync(DesyncReason::server_packet, "malformed OK at the end of a result set");
                 flags = ok.value.status_flags;
+                follow_ok_session_state(ok.value, event);
             } else {
                 auto eof = codec::decode_eof(prefix);
                 flags = eof.ok() ? eof.value.status_flags : 0;
@@ -299,7 +364,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
             }
             return;
         case Stage::params_eof:
-            if (!is_eof) return lose_sync("expected EOF after parameter definitions");
+            if (!is_eof) return lose_sync(DesyncReason::server_packet, "expected EOF after parameter definitions");
             return after_prepare_params(h);
         case Stage::prepare_columns:
             if (--h.columns_left == 0) {
@@ -308,7 +373,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
             }
             return;
         case Stage::prepare_columns_eof:
-            if (!is_eof) return lose_sync("expected EOF after prepared statement columns");
+            if (!is_eof) return lose_sync(DesyncReason::server_packet, "expected EOF after prepared statement columns");
             return complete_head();
         case Stage::field_list:
             if (is_terminator) {
@@ -322,11 +387,15 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
         case Stage::single_packet:
             return complete_head();
         case Stage::infile_data:
-            return lose_sync("server packet during LOCAL INFILE upload");
+            return lose_sync(DesyncReason::server_packet, "server packet during LOCAL INFILE upload");
         case Stage::change_user:
             if (b == codec::ok_header) {
                 auto ok = codec::decode_ok(prefix, capabilities_);
-                if (ok.ok()) apply_status(ok.value.status_flags);
+                if (database_) database_->moved = false;  // the new login's database stands, unless the OK names another
+                if (ok.ok()) {
+                    apply_status(ok.value.status_flags);
+                    follow_ok_session_state(ok.value, event);
+                }
                 change_user_seen_ = true;
                 changed_user_ = std::move(pending_change_user_);
                 pending_change_user_.reset();

@@ -40,3 +40,14 @@ $C --out $OUT/sysbench_point-select_prepared.hex \
   -- sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port='{port}' --mysql-user=app \
      --mysql-password=apppw --mysql-db=tether_test --tables=1 --table-size=10 --db-ps-mode=auto --threads=1 \
      --time=0 --events=5 run >/dev/null
+
+# The default database (needs a database with a 64-character name that app may use; as root:
+#   CREATE DATABASE tether_a_database_name_as_long_as_mariadb_allows_sixty_four_char;
+#   GRANT ALL ON tether_a_database_name_as_long_as_mariadb_allows_sixty_four_char.* TO 'app'@'%';)
+LONG=tether_a_database_name_as_long_as_mariadb_allows_sixty_four_char
+$C --out $OUT/mariadb-cli_use-init-db.hex \
+  --comment "The mariadb CLI (MariaDB 10.11 client, libmariadb, CLIENT_SESSION_TRACK; --force, statements on stdin) logs in as app/apppw to tether_test; its USE builtin sends COM_INIT_DB (and the CLI asks SELECT DATABASE() itself): to a database with a 64-character name (the command and the OK, whose SESSION_TRACK_SCHEMA entry repeats the name, are both longer than tether's 32-byte peek), to mysql, which app may not use (ERR 1044), then to information_schema; COM_QUIT." \
+  -- sh -c "printf 'USE $LONG;\nUSE mysql;\nUSE information_schema;\n' | mariadb --protocol=tcp -h 127.0.0.1 -P {port} -u app -papppw tether_test --force"
+$C --out $OUT/mariadb-cli_use-com-query.hex \
+  --comment "The mariadb CLI (MariaDB 10.11 client, libmariadb, CLIENT_SESSION_TRACK; --comments --force, statements on stdin) logs in as app/apppw to tether_test; statements that start with a comment are sent as COM_QUERY, so USE reaches the server as SQL and the OK's session state (SESSION_TRACK_SCHEMA) names the new database: USE of a database with a 64-character name (an OK longer than tether's 32-byte peek), SELECT DATABASE(), USE mysql (ERR 1044), USE information_schema (a short OK); COM_QUIT." \
+  -- sh -c "printf '/* app */ USE $LONG;\nSELECT DATABASE();\n/* app */ USE mysql;\n/* app */ USE information_schema;\n' | mariadb --protocol=tcp -h 127.0.0.1 -P {port} -u app -papppw tether_test --comments --force"

@@ -36,6 +36,16 @@ struct OkPacket {
 // differ there (see fixtures/mysql/malformed_ok_*), and only the status matters.
 DecodeResult<OkPacket> decode_ok(Bytes payload, Capabilities capabilities);
 
+// CLIENT_SESSION_TRACK: an OK's session state is a list of entries, each a
+// type byte and a length-encoded body. SESSION_TRACK_SCHEMA (1) carries the new
+// default database as a length-encoded string (after `USE db`, COM_INIT_DB, a
+// COM_CHANGE_USER). Returns the schema of the last such entry as a view into
+// `session_state`, nullopt when there is none, malformed when the entries do
+// not parse. Other entry types (system variables, GTIDs, transaction state)
+// are skipped, known or not.
+inline constexpr std::uint8_t session_track_schema = 0x01;
+DecodeResult<std::optional<std::string_view>> decode_session_schema(std::string_view session_state);
+
 struct ErrPacket {
     std::uint16_t code = 0;
     std::string_view sql_state;  // 5 characters, or empty when absent

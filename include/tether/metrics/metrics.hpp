@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "tether/session/close_reason.hpp"
+#include "tether/session/desync_reason.hpp"
 
 namespace tether::metrics {
 
@@ -47,7 +48,7 @@ public:
     void auth_failed(const SessionLabels& labels);
     void session_closed(session::CloseReason reason, double duration_seconds);
     void orphan_closed();
-    void desynced();
+    void desynced(session::DesyncReason reason);
     void upstream_opened();
     void upstream_closed();
     void upstream_refused();

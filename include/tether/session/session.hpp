@@ -110,6 +110,12 @@ public:
     [[nodiscard]] Clock::time_point last_activity() const;
     [[nodiscard]] const CommandTracker& tracker() const { return tracker_; }
     [[nodiscard]] const char* desync_reason() const { return tracker_.desync_reason(); }
+    // The default database now: where COM_INIT_DB, a `USE` or a change of user
+    // moved it, else the login's ("" when there is none).
+    [[nodiscard]] std::string_view current_database() const {
+        if (const std::string* moved = tracker_.database()) return *moved;
+        return login_ && login_->database ? std::string_view(*login_->database) : std::string_view();
+    }
     // The login carried by the last accepted COM_CHANGE_USER (after SessionEvent::reattributed).
     void replace_login(codec::Login login) { login_ = std::move(login); }
     [[nodiscard]] bool client_open() const { return client_open_; }

@@ -263,22 +263,36 @@ TEST_CASE("Unlabelled counters and the upstream gauge move with their events") {
     Metrics m(config_with(60s));
     auto text = m.render();
     CHECK(sample(text, "tether_orphans_closed_total") == 0.0);
-    CHECK(sample(text, "tether_protocol_desyncs_total") == 0.0);
     CHECK(sample(text, "tether_upstream_refusals_total") == 0.0);
     CHECK(sample(text, "tether_upstream_connections") == 0.0);
 
     m.orphan_closed();
-    m.desynced();
-    m.desynced();
     m.upstream_refused();
     m.upstream_opened();
     m.upstream_opened();
     m.upstream_closed();
     text = m.render();
     CHECK(sample(text, "tether_orphans_closed_total") == 1.0);
-    CHECK(sample(text, "tether_protocol_desyncs_total") == 2.0);
     CHECK(sample(text, "tether_upstream_refusals_total") == 1.0);
     CHECK(sample(text, "tether_upstream_connections") == 1.0);
+}
+
+TEST_CASE("Desyncs are counted by a reason from a fixed set, every one exported from the start") {
+    Metrics m(config_with(60s));
+    auto text = m.render();
+    for (auto reason : tether::session::all_desync_reasons) {
+        const std::string series = R"(tether_protocol_desyncs_total{reason=")" + std::string(tether::session::desync_reason_name(reason)) + R"("})";
+        CAPTURE(series);
+        CHECK(sample(text, series) == 0.0);
+    }
+    m.desynced(tether::session::DesyncReason::pipeline_limit);
+    m.desynced(tether::session::DesyncReason::pipeline_limit);
+    m.desynced(tether::session::DesyncReason::server_packet);
+    text = m.render();
+    CHECK(sample(text, R"(tether_protocol_desyncs_total{reason="pipeline_limit"})") == 2.0);
+    CHECK(sample(text, R"(tether_protocol_desyncs_total{reason="server_packet"})") == 1.0);
+    CHECK(sample(text, R"(tether_protocol_desyncs_total{reason="unsupported_command"})") == 0.0);
+    CHECK_FALSE(sample(text, "tether_protocol_desyncs_total").has_value());
 }
 
 TEST_CASE("Every family has HELP and TYPE lines") {

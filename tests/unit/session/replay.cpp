@@ -152,7 +152,7 @@ Replay replay(const Capture& capture, Feeding feeding) {
     const auto& chunks = capture.chunks;
     auto checkpoint = [&](std::size_t i) {
         const auto& s = d.session();
-        return Checkpoint{i, s.phase(), s.command_in_flight(), s.in_transaction()};
+        return Checkpoint{i, s.phase(), s.command_in_flight(), s.in_transaction(), std::string(s.current_database())};
     };
     auto feed = [&](Direction dir, codec::Bytes bytes) {
         if (dir == Direction::client) {

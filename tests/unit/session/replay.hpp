@@ -79,6 +79,7 @@ struct Checkpoint {
     Phase phase = Phase::connecting;
     bool command_in_flight = false;
     bool in_transaction = false;
+    std::string database;  // Session::current_database()
     bool operator==(const Checkpoint&) const = default;
 };
 

@@ -1,6 +1,8 @@
 // The command tracker on synthetic streams built with the codec's writers.
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include "tether/codec/command.hpp"
 #include "tether/codec/packet.hpp"
 #include "tether/session/command_tracker.hpp"
@@ -413,10 +415,96 @@ TEST_CASE("tracker: protocol violations lose sync") {
         feed_server(t, Stream(1).column_count(1).column_definition("1").text_row({"1"}).bytes(), Split::whole);
         CHECK_FALSE(t.synced());
     }
-    SUBCASE("more than 16 commands pipelined") {
-        CommandTracker t(modern_caps);
-        for (int i = 0; i < 17; ++i) feed_client(t, com_simple(0x0E), Split::whole);
+}
+
+// The npm `mariadb` connector writes every query of a Promise.all before it
+// reads any answer; the tracker used to keep 16 and give up on the 17th.
+TEST_CASE("tracker: deep pipelines (the npm mariadb connector) are followed to the end, twice") {
+    for (bool deprecate_eof : {false, true}) {
+        for (std::size_t depth : {std::size_t{17}, std::size_t{50}, std::size_t{1000}}) {
+            CAPTURE(deprecate_eof);
+            CAPTURE(depth);
+            CommandTracker t(modern_caps | (deprecate_eof ? cap::deprecate_eof : 0));
+            for (int round = 0; round < 2; ++round) {
+                CAPTURE(round);
+                ByteVec commands;
+                ByteVec responses;
+                for (std::size_t i = 0; i < depth; ++i) {
+                    const ByteVec q = com_query("SELECT " + std::to_string(i));
+                    commands.insert(commands.end(), q.begin(), q.end());
+                    // Every third command ends in an ERR, the rest in a result set; the
+                    // last one (never an ERR at these depths) reports a transaction.
+                    Stream s(1);
+                    const std::uint16_t flags = i + 1 == depth ? status::in_trans : status::autocommit;
+                    if (i % 3 == 2) {
+                        s.err(1146, "42S02", "Table 'x' doesn't exist");
+                    } else {
+                        s.text_result({"n"}, {{std::to_string(i)}}, deprecate_eof, flags);
+                    }
+                    responses.insert(responses.end(), s.bytes().begin(), s.bytes().end());
+                }
+                feed_client(t, commands, Split::whole);
+                CHECK(t.synced());
+                CHECK_FALSE(t.idle());
+                // Answers arrive in pieces; idle exactly at the last byte of the last one.
+                CHECK(idle_offset(t, responses) == responses.size() - 1);
+                CHECK(t.synced());
+                CHECK(t.in_transaction());
+            }
+            CHECK(t.commands() == 2 * depth);
+        }
+    }
+}
+
+TEST_CASE("tracker: 4096 commands in flight are followed; the 4097th loses sync as pipeline_limit") {
+    CommandTracker t(modern_caps);
+    ByteVec pings;
+    for (std::size_t i = 0; i < CommandTracker::max_in_flight; ++i) {
+        const ByteVec p = com_simple(0x0E);
+        pings.insert(pings.end(), p.begin(), p.end());
+    }
+    feed_client(t, pings, Split::whole);
+    CHECK(t.synced());
+    SUBCASE("all answered: idle and still synced") {
+        ByteVec oks;
+        for (std::size_t i = 0; i < CommandTracker::max_in_flight; ++i) {
+            Stream ok(1);
+            ok.ok(status::autocommit);
+            oks.insert(oks.end(), ok.bytes().begin(), ok.bytes().end());
+        }
+        feed_server(t, oks, Split::whole);
+        CHECK(t.idle());
+        CHECK(t.synced());
+    }
+    SUBCASE("one more") {
+        feed_client(t, com_simple(0x0E), Split::whole);
         CHECK_FALSE(t.synced());
+        CHECK(t.desync_category() == DesyncReason::pipeline_limit);
+        CHECK(t.desync_reason() != nullptr);
+    }
+}
+
+TEST_CASE("tracker: each way of losing sync has its category") {
+    SUBCASE("unsupported command") {
+        CommandTracker t(modern_caps);
+        feed_client(t, com_simple(0x12), Split::whole);  // COM_BINLOG_DUMP
+        CHECK(t.desync_category() == DesyncReason::unsupported_command);
+    }
+    SUBCASE("a client packet that is no command") {
+        CommandTracker t(modern_caps);
+        feed_client(t, frame(3, ByteVec{std::byte{0x03}, std::byte{'x'}}), Split::whole);
+        CHECK(t.desync_category() == DesyncReason::client_packet);
+    }
+    SUBCASE("a server packet that fits no response") {
+        CommandTracker t(modern_caps);
+        feed_server(t, Stream(1).ok(0).bytes(), Split::whole);
+        CHECK(t.desync_category() == DesyncReason::server_packet);
+    }
+    SUBCASE("abandoned by the session") {
+        CommandTracker t(modern_caps);
+        t.abandon("test");
+        CHECK_FALSE(t.synced());
+        CHECK(t.desync_category() == DesyncReason::abandoned);
     }
 }
 
