@@ -72,7 +72,7 @@ void Driver::apply(Actions& a, codec::Bytes chunk, bool from_client) {
         last.to_client.insert(last.to_client.end(), b.to_client.begin(), b.to_client.end());
         last.events = last.events | b.events;
     }
-    if (has(a.events, SessionEvent::change_user_accepted)) {
+    if (auto_admit_change_user && has(a.events, SessionEvent::change_user_accepted)) {
         Actions b;
         session_.admit_change_user(change_user_answer, b);
         apply(b, {}, false);

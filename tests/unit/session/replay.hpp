@@ -44,8 +44,10 @@ public:
 
     // When set (the default), login_received is answered with admit(allow) at once.
     bool auto_admit = true;
-    // The answer to change_user_accepted, given at once.
+    // The answer to change_user_accepted, given at once (unless
+    // auto_admit_change_user is false: an owner that decides later).
     Admission change_user_answer = Admission::allow();
+    bool auto_admit_change_user = true;
 
     ByteVec to_client;    // everything the client socket was sent
     ByteVec to_upstream;  // everything the upstream socket was sent

@@ -432,4 +432,23 @@ TEST_CASE("session: a COM_CHANGE_USER pipelined behind another command ends the 
     CHECK(d.upstream_close_requested);
 }
 
+TEST_CASE("session: a server that keeps sending while a COM_CHANGE_USER waits for admission ends the session, bounded") {
+    // io admits in the same call; an owner that waits (the fuzzer's) must not
+    // make the session hold the server's bytes without bound.
+    Driver d;
+    log_in(d);
+    d.auto_admit_change_user = false;
+    d.client(com_change_user("other", "tether_test", "mysql_native_password", {}));
+    d.upstream(Stream(1).ok(status::autocommit).bytes());
+    REQUIRE(d.saw(SessionEvent::change_user_accepted));
+    const ByteVec flood(256 * 1024, std::byte{0x41});
+    for (int i = 0; i < 16 && d.session().phase() != Phase::closed; ++i) {
+        d.upstream(flood);
+        CHECK(d.session().buffered_bytes() <= 4u * 1024 * 1024);
+    }
+    CHECK(d.session().phase() == Phase::closed);
+    CHECK(d.upstream_close_requested);
+    CHECK(d.session().buffered_bytes() == 0);
+}
+
 }  // namespace tether::session::test
