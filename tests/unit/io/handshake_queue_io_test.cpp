@@ -75,7 +75,7 @@ TEST_CASE("waiters for a handshake slot: one that closes leaves at once; shutdow
     REQUIRE(::listen(upstream, 16) == 0);
 
     const Config config = config_for({"--listen", "unix:" + listen_path, "--upstream", "unix:" + upstream_path,
-                                      "--max-handshakes", "1", "--handshake-timeout", "30s"});
+                                      "--max-handshakes", "1", "--handshake-timeout", "1s"});
     uv_loop_t loop;
     REQUIRE(uv_loop_init(&loop) == 0);
     {
@@ -93,7 +93,9 @@ TEST_CASE("waiters for a handshake slot: one that closes leaves at once; shutdow
         clients.pop_back();
         run_a_little(&loop);
         CHECK(metric(metrics, "tether_handshake_queue_length") == 1);
-        proxy.shutdown_now();  // one in its handshake, one still waiting
+        // One in its handshake, one still waiting; the readiness probe, stuck on the same
+        // upstream, ends at its --handshake-timeout (1 s).
+        proxy.shutdown_now();
         uv_run(&loop, UV_RUN_DEFAULT);
         CHECK(stopped);
         CHECK(metric(metrics, "tether_handshake_queue_length") == 0);
