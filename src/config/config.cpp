@@ -84,6 +84,7 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string max_connections_per_user = "0";
     std::string max_handshakes = "64";
     std::string max_handshakes_per_address = "0";
+    std::string max_handshake_queue = "1024";
 
     CLI::App app{"tether: a leak-detecting MySQL wire-protocol sidecar proxy.\n"
                  "Every flag can also be set as TETHER_<FLAG> (e.g. TETHER_UPSTREAM=db:3306).",
@@ -124,9 +125,12 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     flag("--max-connections-per-client", max_connections_per_client, "Cap per client label (0: none)");
     flag("--max-connections-per-user", max_connections_per_user, "Cap per MySQL user (0: none)");
     flag("--max-handshakes", max_handshakes,
-         "Cap on connections not logged in yet (each holds a server connection); more are refused at accept with 1040 (0: none)");
+         "Cap on connections not logged in yet (each holds a server connection); more wait for a slot in the handshake queue (0: none)");
     flag("--max-handshakes-per-address", max_handshakes_per_address,
          "The same cap per client IP address (0: none)");
+    flag("--max-handshake-queue", max_handshake_queue,
+         "Connections over the handshake caps that may wait for a slot (only their socket, no server connection) "
+         "within --handshake-timeout from accept; beyond it, or after it, refused with 1040 (0: refused at once)");
     flag("--admin-users", admin_users, "Comma list of MySQL users never refused by the caps nor charged to them (DBAs)");
     flag("--admin-token", config.admin_token,
          "Bearer token for admin actions when the admin listener is not loopback");
@@ -180,6 +184,7 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
         config.max_handshakes = count_flag("--max-handshakes", max_handshakes, 0, 10'000'000);
         config.max_handshakes_per_address =
             count_flag("--max-handshakes-per-address", max_handshakes_per_address, 0, 10'000'000);
+        config.max_handshake_queue = count_flag("--max-handshake-queue", max_handshake_queue, 0, 1'000'000);
         if (config.handshake_timeout.count() == 0) throw BadFlag{"--handshake-timeout: must be more than 0"};
         if (config.connect_timeout.count() == 0) throw BadFlag{"--connect-timeout: must be more than 0"};
         if (config.readiness_interval.count() == 0) throw BadFlag{"--readiness-interval: must be more than 0"};

@@ -1,6 +1,7 @@
 // Client/upstream socket pair around a Session (see connection.hpp).
 #include "tether/io/connection.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -57,6 +58,56 @@ void Connection::start_refused(std::string peer, const session::Admission& refus
     apply(actions, {}, true);
 }
 
+void Connection::start_waiting(std::string peer) {
+    EntryGuard guard(*this);
+    peer_ = std::move(peer);
+    client_.initialized = true;
+    client_.connected = true;
+    ++open_handles_;
+    waiting_ = true;
+    start_reading(client_);
+}
+
+void Connection::start_after_wait() {
+    EntryGuard guard(*this);
+    waiting_ = false;
+    session::Actions actions;
+    session_.start(proxy_.now(), actions);
+    apply(actions, {}, true);
+    if (!waiting_bytes_.empty() && session_.phase() != session::Phase::closed) {
+        // Replayed as if they had just arrived: the session treats them as it
+        // treats any client that speaks before its greeting.
+        const std::vector<std::byte> held = std::move(waiting_bytes_);
+        session::Actions next;
+        session_.on_client_bytes(held, proxy_.now(), next);
+        apply(next, held, true);
+    }
+    std::vector<std::byte>().swap(waiting_bytes_);
+}
+
+void Connection::refuse_waiting(const session::Admission& refusal) {
+    EntryGuard guard(*this);
+    stop_waiting();
+    session::Actions actions;
+    session_.refuse_at_accept(refusal, actions);
+    apply(actions, {}, true);
+}
+
+// Out of the Proxy's queue, whatever ended the wait.
+void Connection::stop_waiting() {
+    if (!waiting_) return;
+    waiting_ = false;
+    proxy_.leave_queue(*this);
+    std::vector<std::byte>().swap(waiting_bytes_);
+}
+
+void Connection::on_waiting_bytes(ssize_t nread, const uv_buf_t* buf) {
+    client_.bytes_in += static_cast<std::uint64_t>(nread);
+    const auto* bytes = reinterpret_cast<const std::byte*>(buf->base);
+    waiting_bytes_.insert(waiting_bytes_.end(), bytes, bytes + nread);  // alloc_cb bounded the read
+    if (waiting_bytes_.size() >= max_waiting_bytes) stop_reading(client_);
+}
+
 void Connection::start_probe() {
     EntryGuard guard(*this);
     probe_ = true;
@@ -86,6 +137,7 @@ void Connection::update_backpressure() {
     for (Socket* s : {&client_, &upstream_}) {
         Socket& dest = other(*s);
         if (s->closed || s->close_after_flush || s->draining || !s->connected) continue;
+        if (s == &client_ && waiting_ && waiting_bytes_.size() >= max_waiting_bytes) continue;
         if (dest.queued > 0) {
             stop_reading(*s);
         } else {
@@ -97,6 +149,10 @@ void Connection::update_backpressure() {
 void Connection::alloc_cb(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
     auto* self = static_cast<Connection*>(handle->data);
     *buf = self->proxy_.read_buffer();
+    if (self->waiting_ && handle == &self->client_.uv.handle) {
+        buf->len = static_cast<decltype(buf->len)>(
+            std::min<std::size_t>(buf->len, max_waiting_bytes - self->waiting_bytes_.size()));
+    }
 }
 
 void Connection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
@@ -109,6 +165,10 @@ void Connection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
 void Connection::on_read(Socket& from, ssize_t nread, const uv_buf_t* buf) {
     if (nread == 0) return;  // EAGAIN: not end of stream
     if (from.draining) return on_drain_read(from, nread);
+    if (waiting_ && &from == &client_) {
+        if (nread > 0) return on_waiting_bytes(nread, buf);
+        stop_waiting();  // gone while waiting: out of the queue at once, then closed as usual
+    }
     const bool from_client = &from == &client_;
     session::Actions actions;
     if (nread < 0) {
@@ -332,6 +392,7 @@ void Connection::maybe_finish() {
 
 void Connection::tick(session::Clock::time_point now) {
     EntryGuard guard(*this);
+    if (waiting_) return;  // the Proxy ends waits (HandshakeQueue::take_expired)
     if (client_.draining && !client_.closed && now > drain_deadline_) {
         close_socket(client_);
         maybe_finish();
@@ -346,6 +407,7 @@ void Connection::tick(session::Clock::time_point now) {
 void Connection::close(session::CloseReason reason) {
     EntryGuard guard(*this);
     if (client_.draining) close_socket(client_);  // admin or shutdown: no more waiting for it
+    stop_waiting();
     session::Actions actions;
     session_.close(reason, actions);
     apply(actions, {}, true);

@@ -63,7 +63,8 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
       read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()),
       admission_({config.max_connections, config.max_connections_per_client, config.max_connections_per_user,
                   config.admin_users}),
-      handshakes_({config.max_handshakes, config.max_handshakes_per_address}) {
+      handshakes_({config.max_handshakes, config.max_handshakes_per_address}),
+      handshake_queue_(config.max_handshake_queue) {
     idle_policy_.suspect_after = config.leak_idle_threshold;
     idle_policy_.idle_timeout = config.idle_timeout;
     idle_policy_.idle_in_transaction_timeout = config.idle_in_transaction_timeout;
@@ -144,14 +145,7 @@ void Proxy::on_accept(int fd) {
     // not hold one of the server's slots beyond the cap.
     const std::string address = config_.listen.kind == config::Address::Kind::tcp ? peer : std::string();
     const attribution::AdmissionVerdict verdict = handshakes_.decide(address);
-    if (!verdict.allowed) {
-        metrics_.rejected_at_accept(attribution::limit_name(verdict.limit));
-        connection->peer_ = peer;  // for the log line
-        log_rejection(*connection, verdict);
-        connection->start_refused(std::move(peer),
-                                  session::Admission::refuse(verdict.error_code, verdict.sql_state, verdict.message));
-        return;
-    }
+    if (!verdict.allowed) return wait_for_handshake_slot(*connection, std::move(peer), address, verdict);
     handshakes_.enter(address);
     connection->in_handshake_ = true;
     connection->handshake_address_ = address;
@@ -283,6 +277,7 @@ void Proxy::leave_handshake(Connection& connection) {
     connection.in_handshake_ = false;
     handshakes_.leave(connection.handshake_address_);
     std::string().swap(connection.handshake_address_);
+    admit_waiters();  // the slot goes to the oldest waiter that may have it
 }
 
 // A change of user is admitted like a login (its old charge is already
@@ -390,6 +385,7 @@ void Proxy::on_tick() {
     std::vector<std::uint64_t> ids;
     ids.reserve(connections_.size());
     for (const auto& [id, c] : connections_) ids.push_back(id);
+    expire_waiters(t);  // before the ticks: a slot freed by one of them must not go to an expired waiter
     for (auto id : ids) {
         auto it = connections_.find(id);
         if (it != connections_.end()) it->second->tick(t);

@@ -144,6 +144,16 @@ struct Metrics::State {
                             .Name("tether_accept_errors_total")
                             .Help("Client connections tether failed to accept, by errno name (EMFILE, ENFILE: out of file descriptors)")
                             .Register(*registry)),
+          handshake_queue_length(prometheus::BuildGauge()
+                                     .Name("tether_handshake_queue_length")
+                                     .Help("Connections waiting for a handshake slot (--max-handshakes): their socket only, no server connection")
+                                     .Register(*registry)
+                                     .Add({})),
+          handshake_queue_waits(prometheus::BuildCounter()
+                                    .Name("tether_handshake_queue_waits_total")
+                                    .Help("Connections that had to wait for a handshake slot (however the wait ended)")
+                                    .Register(*registry)
+                                    .Add({})),
           rss(prometheus::BuildGauge()
                   .Name("process_resident_memory_bytes")
                   .Help("Resident memory size in bytes")
@@ -195,6 +205,8 @@ struct Metrics::State {
     prometheus::Gauge& max_fds;
     prometheus::Family<prometheus::Counter>& accept_errors;
     std::map<std::string, prometheus::Counter*, std::less<>> accept_errors_by_name;  // errno names: a handful
+    prometheus::Gauge& handshake_queue_length;
+    prometheus::Counter& handshake_queue_waits;
     prometheus::Gauge& rss;
     std::array<prometheus::Counter*, session::all_close_reasons.size()> closed_by_reason{};
     std::array<prometheus::Counter*, session::all_desync_reasons.size()> desyncs_by_reason{};
@@ -308,6 +320,11 @@ void Metrics::desynced(session::DesyncReason reason) {
 void Metrics::upstream_opened() { state_->upstream_connections.Increment(); }
 void Metrics::upstream_closed() { state_->upstream_connections.Decrement(); }
 void Metrics::upstream_refused() { state_->upstream_refusals.Increment(); }
+void Metrics::handshake_queue_joined() {
+    state_->handshake_queue_waits.Increment();
+    state_->handshake_queue_length.Increment();
+}
+void Metrics::handshake_queue_left() { state_->handshake_queue_length.Decrement(); }
 
 void Metrics::sweep(Clock::time_point now) {
     for (auto it = state_->pairs.begin(); it != state_->pairs.end();) {

@@ -69,7 +69,8 @@ std::string_view phase_name(Phase phase) {
     return "unknown";
 }
 
-Session::Session(const SessionConfig& config, Clock::time_point now) : config_(config), started_at_(now), now_(now) {}
+Session::Session(const SessionConfig& config, Clock::time_point now)
+    : config_(config), started_at_(now), now_(now), connect_started_(now) {}
 
 Session::~Session() = default;
 
@@ -116,6 +117,12 @@ void Session::close_upstream_side(Actions& out) {
 void Session::start(Actions& out) {
     upstream_connecting_ = true;
     out.connect_upstream = true;
+}
+
+void Session::start(Clock::time_point now, Actions& out) {
+    now_ = now;
+    connect_started_ = now;
+    start(out);
 }
 
 void Session::refuse_at_accept(const Admission& refusal, Actions& out) {
@@ -596,7 +603,7 @@ void Session::on_tick(Clock::time_point now, Actions& out) {
     const auto age = now - started_at_;
     switch (phase_) {
         case Phase::connecting:
-            if (age > config_.connect_timeout) {
+            if (now - connect_started_ > config_.connect_timeout) {
                 close_upstream_side(out);  // cancels the pending connect
                 on_upstream_connect_failed("timed out after " + seconds_text(config_.connect_timeout), out);
             }

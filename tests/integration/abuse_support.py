@@ -1,5 +1,6 @@
 """Helpers for the abuse tests: raw sockets that never finish a login, and the first packet tether
 sends (a greeting, or its own ERR when it refuses at accept)."""
+import select
 import socket
 import struct
 import time
@@ -56,6 +57,7 @@ class Slowloris:
         self.open = []      # sockets that got a greeting and are held
         self.refused = []   # (seq, payload) of the ERR packets of refused ones
         self.other = 0      # closed without a packet
+        self.queued = []    # sockets with no first packet yet: waiting for a handshake slot
 
     def connect(self, n):
         for i in range(n):
@@ -72,6 +74,31 @@ class Slowloris:
                 self.open.append(s)
         return self
 
+    def connect_all(self, n, settle=2.0):
+        """Opens `n` sockets one after another without waiting for each first packet, then sorts
+        them by what came within `settle` seconds of the last: a greeting (held, in `open`), an ERR
+        (in `refused`, closed), or nothing yet (waiting in tether's handshake queue, in `queued`)."""
+        pending = []
+        for i in range(n):
+            pending.append(socket.create_connection((self.host, self.port), timeout=5,
+                                                    source_address=(self.sources[i % len(self.sources)], 0)))
+        deadline = time.monotonic() + settle
+        while pending and time.monotonic() < deadline:
+            ready, _, _ = select.select(pending, [], [], max(0.0, deadline - time.monotonic()))
+            for s in ready:
+                pending.remove(s)
+                pkt = first_packet(s)
+                if pkt is None:
+                    self.other += 1
+                    s.close()
+                elif pkt[1][:1] == b"\xff":
+                    self.refused.append(pkt)
+                    s.close()
+                else:
+                    self.open.append(s)
+        self.queued.extend(pending)
+        return self
+
     def trickle(self):
         """One more byte of a login header on every held socket (a byte of its length field)."""
         for s in self.open:
@@ -81,9 +108,9 @@ class Slowloris:
                 pass
 
     def close(self):
-        for s in self.open:
+        for s in self.open + self.queued:
             s.close()
-        self.open = []
+        self.open, self.queued = [], []
 
 
 def raw_login(host, port, user, attrs, timeout=5.0):

@@ -35,6 +35,8 @@ struct Config {
     // Sessions not logged in yet (each holds a server connection): see README, "Caps".
     std::size_t max_handshakes = 64;              // 0: no cap
     std::size_t max_handshakes_per_address = 0;   // 0: no cap (a sidecar sees every client from one address)
+    // Connections over those caps wait (holding only their socket) this many at most; 0: refused at once.
+    std::size_t max_handshake_queue = 1024;
     std::vector<std::string> admin_users;
     std::string admin_token;
     bool connections_require_token = false;

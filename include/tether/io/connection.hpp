@@ -51,6 +51,21 @@ public:
     // Takes the accepted client, refused at accept: it gets `refusal` as its
     // first packet, no server connection is made.
     void start_refused(std::string peer, const session::Admission& refusal);
+    // Takes the accepted client, over the handshake caps: it waits in the
+    // Proxy's HandshakeQueue holding only its socket (no Session started, no
+    // server connection). Its socket is read so that a client that leaves is
+    // noticed at once; what it sends before its greeting (a MySQL client
+    // sends nothing) is held, up to max_waiting_bytes, for its session.
+    void start_waiting(std::string peer);
+    // A handshake slot is its: from here it is a normal session.
+    void start_after_wait();
+    // Its wait ended without a slot (timeout, queue full): `refusal` is its first packet.
+    void refuse_waiting(const session::Admission& refusal);
+    [[nodiscard]] bool waiting() const { return waiting_; }
+
+    // Held bytes of a waiting client; past this tether stops reading it (the
+    // kernel's buffer holds the rest) until it gets a slot or its wait ends.
+    static constexpr std::size_t max_waiting_bytes = 4 * 1024;
 
     void tick(session::Clock::time_point now);
     void close(session::CloseReason reason);
@@ -98,6 +113,8 @@ private:
     void on_socket_error(Socket& socket, int status);
     void on_socket_closed();
     void maybe_finish();
+    void stop_waiting();
+    void on_waiting_bytes(ssize_t nread, const uv_buf_t* buf);
     // Held by every entry point into a Connection (libuv callbacks, the
     // Proxy's calls): the Connection is finished (and deleted) only when the
     // outermost one returns, never while a caller up the stack still uses it
@@ -164,6 +181,9 @@ private:
     // accept until the login completes or the session ends.
     bool in_handshake_ = false;
     std::string handshake_address_;
+    // In the Proxy's HandshakeQueue; what the client sent meanwhile (allocated only if it sent anything).
+    bool waiting_ = false;
+    std::vector<std::byte> waiting_bytes_;
     bool suspect_logged_ = false;  // the leak_suspect line for the current idle spell was written
     const char* socket_error_ = nullptr;  // why a socket ended, when it was not a plain EOF
     // A refused client being drained (see Actions::drain_client): until when, and how much is left.

@@ -18,6 +18,7 @@
 #include "tether/attribution/admission.hpp"
 #include "tether/attribution/client_label.hpp"
 #include "tether/attribution/handshake_gate.hpp"
+#include "tether/attribution/handshake_queue.hpp"
 #include "tether/attribution/leak_scan.hpp"
 #include "tether/config/config.hpp"
 #include "tether/io/admin_server.hpp"
@@ -61,6 +62,8 @@ public:
     session::Admission admit_change_user(Connection& connection);
     void on_upstream_connected(Connection& connection);
     void on_connection_finished(Connection* connection);
+    // A waiting connection's wait ended on its side (it closed, was closed).
+    void leave_queue(Connection& connection);
 
     // admin::ProxyView
     std::string metrics_text() override;
@@ -80,6 +83,12 @@ private:
     void log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict);
     void prune_rejection_logs(session::Clock::time_point now);
     void leave_handshake(Connection& connection);
+    // Handshake queue (handshake_queue_io.cpp).
+    void wait_for_handshake_slot(Connection& connection, std::string peer, const std::string& address,
+                                 const attribution::AdmissionVerdict& verdict);
+    void admit_waiters();
+    void expire_waiters(session::Clock::time_point now);
+    void refuse_waiter(Connection& connection, const std::string& address, const std::string& why);
     static void tick_cb(uv_timer_t* timer);
 
     uv_loop_t* loop_;
@@ -118,6 +127,8 @@ private:
 
     attribution::AdmissionControl admission_;
     attribution::HandshakeGate handshakes_;
+    attribution::HandshakeQueue handshake_queue_;
+    bool admitting_waiters_ = false;  // admit_waiters() is on the stack
     attribution::IdlePolicy idle_policy_;
     attribution::LeakReporter leak_reporter_;
     session::Clock::time_point last_scan_{};

@@ -57,6 +57,10 @@ public:
     // A connection refused at accept, before any login (client and user are
     // not known yet: exported empty); `limit` is "handshakes" or "handshakes_per_address".
     void rejected_at_accept(std::string_view limit);
+    // A connection over the handshake caps started waiting for a slot / stopped
+    // waiting (admitted, refused, or gone).
+    void handshake_queue_joined();
+    void handshake_queue_left();
     // accept() failed; `error` is the errno name (EMFILE: out of file descriptors).
     void accept_failed(std::string_view error);
     // The leak scan's figures for a pair with open sessions.

@@ -68,6 +68,10 @@ public:
     Session& operator=(const Session&) = delete;
 
     void start(Actions& out);
+    // The same, later than construction (the connection waited for a
+    // handshake slot): --connect-timeout runs from `now`, the handshake
+    // timeout still from construction (accept).
+    void start(Clock::time_point now, Actions& out);
     // Instead of start(): the owner refused the connection at accept (a cap
     // on open handshakes). The client gets the ERR as its first packet; no
     // server connection is made.
@@ -160,6 +164,7 @@ private:
     std::optional<CloseReason> reason_;
     Clock::time_point started_at_;
     Clock::time_point now_;  // the latest time an entry point was given
+    Clock::time_point connect_started_;  // start(): --connect-timeout runs from here
     Clock::time_point idle_since_{};  // when the session last became idle (command phase)
 
     // Handshake-phase buffers: only until the command phase starts.

@@ -36,7 +36,7 @@ const Strings duration_flags{"--leak-idle-threshold", "--leak-report-interval", 
                              "--idle-in-transaction-timeout", "--client-keepalive", "--upstream-keepalive",
                              "--shutdown-grace"};
 const Strings count_flags{"--max-connections", "--max-connections-per-client", "--max-connections-per-user",
-                          "--max-handshakes", "--max-handshakes-per-address"};
+                          "--max-handshakes", "--max-handshakes-per-address", "--max-handshake-queue"};
 
 }  // namespace
 
@@ -57,6 +57,7 @@ TEST_CASE("Protection flags: the defaults") {
     CHECK(c.max_connections_per_user == 0);
     CHECK(c.max_handshakes == 64);
     CHECK(c.max_handshakes_per_address == 0);
+    CHECK(c.max_handshake_queue == 1024);
     CHECK(c.admin_users.empty());
     CHECK(c.admin_token.empty());
     CHECK_FALSE(c.connections_require_token);
@@ -80,6 +81,7 @@ TEST_CASE("The parsed defaults match a default-constructed Config") {
     CHECK(c.max_connections_per_user == d.max_connections_per_user);
     CHECK(c.max_handshakes == d.max_handshakes);
     CHECK(c.max_handshakes_per_address == d.max_handshakes_per_address);
+    CHECK(c.max_handshake_queue == d.max_handshake_queue);
     CHECK(c.admin_users == d.admin_users);
     CHECK(c.admin_token == d.admin_token);
     CHECK(c.connections_require_token == d.connections_require_token);
@@ -234,6 +236,7 @@ TEST_CASE("The connection caps take non-negative integers, 0 included") {
             if (flag == "--max-connections-per-client") return run.config().max_connections_per_client;
             if (flag == "--max-handshakes") return run.config().max_handshakes;
             if (flag == "--max-handshakes-per-address") return run.config().max_handshakes_per_address;
+            if (flag == "--max-handshake-queue") return run.config().max_handshake_queue;
             return run.config().max_connections_per_user;
         };
         for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{42}, std::size_t{100000}}) {
@@ -290,6 +293,7 @@ TEST_CASE("A connection cap with a leading zero is read as decimal") {
             if (flag == "--max-connections-per-client") return run.config().max_connections_per_client;
             if (flag == "--max-handshakes") return run.config().max_handshakes;
             if (flag == "--max-handshakes-per-address") return run.config().max_handshakes_per_address;
+            if (flag == "--max-handshake-queue") return run.config().max_handshake_queue;
             return run.config().max_connections_per_user;
         };
         auto r = run_with({flag, "010"});

@@ -46,6 +46,22 @@ TEST_CASE("session: start asks for the upstream connection") {
     CHECK(d.to_upstream.empty());
 }
 
+TEST_CASE("session: started late (after a wait for a handshake slot), --connect-timeout runs from the start") {
+    const SessionConfig config = Driver::default_config();  // connect 5 s, handshake 10 s
+    const Clock::time_point accepted = Clock::time_point{} + std::chrono::hours(1);
+    Session s(config, accepted);
+    Actions a;
+    s.start(accepted + std::chrono::seconds(4), a);
+    CHECK(a.connect_upstream);
+    Actions tick;
+    s.on_tick(accepted + std::chrono::seconds(6), tick);  // 6 s after accept, 2 s after the start
+    CHECK(s.phase() == Phase::connecting);
+    CHECK(tick.to_client.empty());
+    s.on_tick(accepted + std::chrono::milliseconds(9'100), tick);
+    CHECK(s.phase() == Phase::closed);
+    CHECK(s.close_reason() == CloseReason::upstream_unreachable);
+}
+
 TEST_CASE("session: a full synthetic login, fed whole and one byte at a time") {
     for (bool bytewise : {false, true}) {
         CAPTURE(bytewise);
