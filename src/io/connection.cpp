@@ -217,7 +217,7 @@ void Connection::handle_events(session::Actions& actions) {
     }
     if (has(actions.events, session::SessionEvent::change_user_accepted)) {
         session::Actions next;
-        session_.admit_change_user(proxy_.admit_change_user(*this), next);
+        session_.admit_change_user(proxy_.admit(*this), next);  // a change of user is admitted like a login
         apply(next, {}, false);
     }
 }

@@ -211,7 +211,7 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
         connection.user_key_ = login.user;
         if (connection.charged_) {
             // COM_CHANGE_USER: the old identity's charge goes; the new one is
-            // admitted (and charged, unless an admin user) by admit_change_user().
+            // admitted (and charged, unless an admin user) by admit(), like a login.
             admission_.release(old_client_key, old_user_key);
             connection.charged_ = false;
         }
@@ -278,22 +278,6 @@ void Proxy::leave_handshake(Connection& connection) {
     handshakes_.leave(connection.handshake_address_);
     std::string().swap(connection.handshake_address_);
     admit_waiters();  // the slot goes to the oldest waiter that may have it
-}
-
-// A change of user is admitted like a login (its old charge is already
-// released): over a cap the session ends, counted as rejected.
-session::Admission Proxy::admit_change_user(Connection& connection) {
-    const attribution::AdmissionVerdict verdict = admission_.decide(connection.client_key_, connection.user_key_);
-    if (!verdict.allowed) {
-        metrics_.rejected(connection.labels_, attribution::limit_name(verdict.limit));
-        log_rejection(connection, verdict);
-        return session::Admission::refuse(verdict.error_code, verdict.sql_state, verdict.message);
-    }
-    if (!verdict.admin) {
-        admission_.charge(connection.client_key_, connection.user_key_);
-        connection.charged_ = true;
-    }
-    return session::Admission::allow();
 }
 
 // One line per client label and limit at most every 10 s: a pool that retries

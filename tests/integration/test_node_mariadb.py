@@ -1,49 +1,20 @@
 """The npm `mariadb` connector through tether with its defaults: pipelining on (a Promise.all of 50
 queries on one connection), binary execute(), bulk batch(), a transaction, USE as SQL; the session
 stays tracked to the end and a killed client's server thread is gone at once with COM_QUIT."""
-import json
-import os
-import shutil
 import signal
-import subprocess
 
 import pytest
 
 from helpers import wait_until
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-NODE_DIR = os.path.join(HERE, "node")
+from node_support import NodeScript
 
 
 @pytest.fixture
 def node_mariadb(tether):
-    node = shutil.which("node")
-    assert node, "node is missing: scripts/bootstrap installs it"
-    assert os.path.isdir(os.path.join(NODE_DIR, "node_modules", "mariadb")), \
-        "the mariadb connector is missing: scripts/bootstrap runs npm ci in tests/integration/node"
     t = tether()
-    proc = subprocess.Popen([node, os.path.join(NODE_DIR, "mariadb_session.js")], cwd=NODE_DIR,
-                            env={**os.environ, "TETHER_PORT": str(t.port)}, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    steps = {}
-
-    def until(step):
-        while step not in steps:
-            line = proc.stdout.readline()
-            assert line, f"node exited before step {step!r}: {proc.stderr.read()}"
-            record = json.loads(line)
-            assert record["step"] != "error", f"mariadb connector failed: {record['value']}"
-            steps[record["step"]] = record["value"]
-        return steps[step]
-
-    def resume():
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-
-    yield t, proc, until, resume
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
+    script = NodeScript(t.port, "mariadb_session.js", "mariadb")
+    yield t, script.proc, script.until, script.resume
+    script.kill()
 
 
 def tracked(t, tid):

@@ -1,46 +1,18 @@
 """A second driver family: Node's mysql2 through tether (binary-protocol prepared statements,
 multi-statements, a transaction, COM_CHANGE_USER re-attribution, a pool)."""
-import json
-import os
-import shutil
-import subprocess
 
 import pytest
 
 from helpers import wait_until
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-NODE_DIR = os.path.join(HERE, "node")
+from node_support import NodeScript
 
 
 @pytest.fixture
 def node_session(tether):
-    node = shutil.which("node")
-    assert node, "node is missing: scripts/bootstrap installs it"
-    assert os.path.isdir(os.path.join(NODE_DIR, "node_modules", "mysql2")), \
-        "mysql2 is missing: scripts/bootstrap runs npm ci in tests/integration/node"
     t = tether()
-    proc = subprocess.Popen([node, os.path.join(NODE_DIR, "mysql2_session.js")], cwd=NODE_DIR,
-                            env={**os.environ, "TETHER_PORT": str(t.port)}, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    steps = {}
-
-    def until(step):
-        while step not in steps:
-            line = proc.stdout.readline()
-            assert line, f"node exited before step {step!r}: {proc.stderr.read()}"
-            record = json.loads(line)
-            assert record["step"] != "error", f"mysql2 failed: {record['value']}"
-            steps[record["step"]] = record["value"]
-        return steps[step]
-
-    def resume():
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-
-    yield t, until, resume
-    proc.kill()
-    proc.wait()
+    script = NodeScript(t.port, "mysql2_session.js", "mysql2")
+    yield t, script.until, script.resume
+    script.kill()
 
 
 def test_mysql2_through_tether(node_session):

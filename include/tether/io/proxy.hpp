@@ -56,10 +56,9 @@ public:
     [[nodiscard]] session::Clock::time_point now() const;
     uv_buf_t read_buffer();
     void on_session_events(Connection& connection, session::Actions& actions);
-    // The caps' decision on a login (SessionEvent::login_received).
+    // The caps' decision on a login (SessionEvent::login_received) and on a
+    // change of user (SessionEvent::change_user_accepted): both are admitted alike.
     session::Admission admit(Connection& connection);
-    // The caps' decision on a change of user (SessionEvent::change_user_accepted).
-    session::Admission admit_change_user(Connection& connection);
     void on_upstream_connected(Connection& connection);
     void on_connection_finished(Connection* connection);
     // A waiting connection's wait ended on its side (it closed, was closed).
