@@ -63,16 +63,20 @@ class Slowloris:
         for i in range(n):
             s = socket.create_connection((self.host, self.port), timeout=5,
                                          source_address=(self.sources[i % len(self.sources)], 0))
-            pkt = first_packet(s)
-            if pkt is None:
-                self.other += 1
-                s.close()
-            elif pkt[1][:1] == b"\xff":
-                self.refused.append(pkt)
-                s.close()
-            else:
-                self.open.append(s)
+            self._sort(s)
         return self
+
+    def _sort(self, s):
+        """By its first packet: a greeting (held, in `open`), an ERR (in `refused`, closed) or nothing."""
+        pkt = first_packet(s)
+        if pkt is None:
+            self.other += 1
+            s.close()
+        elif pkt[1][:1] == b"\xff":
+            self.refused.append(pkt)
+            s.close()
+        else:
+            self.open.append(s)
 
     def connect_all(self, n, settle=2.0):
         """Opens `n` sockets one after another without waiting for each first packet, then sorts
@@ -87,15 +91,7 @@ class Slowloris:
             ready, _, _ = select.select(pending, [], [], max(0.0, deadline - time.monotonic()))
             for s in ready:
                 pending.remove(s)
-                pkt = first_packet(s)
-                if pkt is None:
-                    self.other += 1
-                    s.close()
-                elif pkt[1][:1] == b"\xff":
-                    self.refused.append(pkt)
-                    s.close()
-                else:
-                    self.open.append(s)
+                self._sort(s)
         self.queued.extend(pending)
         return self
 

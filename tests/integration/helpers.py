@@ -151,3 +151,14 @@ def drop_connection(conn, rst=False):
     sock.close()
     conn._sock = None
     conn._rfile = None
+
+
+def query_ok(t, program_name="normal", **connect_args):
+    """A normal client still gets served through tether `t`: logs in, runs a query, checks the answer."""
+    conn = t.connect(program_name=program_name, **connect_args)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 'fine'")
+            assert cur.fetchone() == ("fine",)
+    finally:
+        conn.close()

@@ -6,20 +6,10 @@ import threading
 import pytest
 
 import rawproto
-from helpers import wait_until
+from helpers import wait_until, query_ok
 from tether_proc import closed_counts
 
 MAX_LOGIN = 256 * 1024
-
-
-def query_ok(t):
-    conn = t.connect(program_name="normal")
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 'fine'")
-            assert cur.fetchone() == ("fine",)
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize("size", [MAX_LOGIN + 1000, 4 << 20, 12 << 20], ids=["256KiB+", "4MiB", "12MiB"])

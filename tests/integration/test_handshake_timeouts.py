@@ -7,21 +7,11 @@ import struct
 import pytest
 
 import rawproto
-from helpers import wait_until
+from helpers import wait_until, query_ok
 from tether_proc import closed_counts, wait_closed_reason
 
 HANDSHAKE_TIMEOUT = "1s"
 CLOSE_WITHIN = 6  # generous upper bound on "closed after a 1 s handshake timeout"
-
-
-def query_ok(t):
-    conn = t.connect(program_name="normal")
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 'fine'")
-            assert cur.fetchone() == ("fine",)
-    finally:
-        conn.close()
 
 
 def greeting_then_send(t, data):
