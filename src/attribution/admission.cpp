@@ -45,33 +45,22 @@ AdmissionVerdict AdmissionControl::decide(const std::string& client, const std::
         return v;
     }
     if (limits_.per_client != 0 && of_client(client) >= limits_.per_client) {
-        v.allowed = false;
-        v.limit = Limit::client;
-        v.error_code = 1203;  // ER_TOO_MANY_USER_CONNECTIONS
-        v.sql_state = "42000";
-        v.message = "tether: client '" + client + "' already has " + std::to_string(of_client(client)) +
-                    " connections: --max-connections-per-client " + std::to_string(limits_.per_client);
-        return v;
+        return AdmissionVerdict::refused(Limit::client, 1203, "42000",  // ER_TOO_MANY_USER_CONNECTIONS
+                                         "tether: client '" + client + "' already has " +
+                                             std::to_string(of_client(client)) + " connections: --max-connections-per-client " +
+                                             std::to_string(limits_.per_client));
     }
     if (limits_.per_user != 0 && of_user(user) >= limits_.per_user) {
-        v.allowed = false;
-        v.limit = Limit::user;
-        v.error_code = 1203;
-        v.sql_state = "42000";
-        v.message = "tether: user '" + user + "' already has " + std::to_string(of_user(user)) +
-                    " connections: --max-connections-per-user " + std::to_string(limits_.per_user);
-        return v;
+        return AdmissionVerdict::refused(Limit::user, 1203, "42000",
+                                         "tether: user '" + user + "' already has " + std::to_string(of_user(user)) +
+                                             " connections: --max-connections-per-user " + std::to_string(limits_.per_user));
     }
     // The total cap last: a client over its own cap is told so (1203), which
     // names the culprit; 1040 is for everyone once the total is full.
     if (limits_.total != 0 && total_ >= limits_.total) {
-        v.allowed = false;
-        v.limit = Limit::total;
-        v.error_code = 1040;  // ER_CON_COUNT_ERROR
-        v.sql_state = "08004";
-        v.message = "tether: too many connections: --max-connections " + std::to_string(limits_.total) +
-                    " reached (client '" + client + "', user '" + user + "')";
-        return v;
+        return AdmissionVerdict::refused(Limit::total, 1040, "08004",  // ER_CON_COUNT_ERROR
+                                         "tether: too many connections: --max-connections " + std::to_string(limits_.total) +
+                                             " reached (client '" + client + "', user '" + user + "')");
     }
     return v;
 }

@@ -9,28 +9,20 @@ std::size_t HandshakeGate::of_address(const std::string& address) const {
 }
 
 AdmissionVerdict HandshakeGate::decide(const std::string& address) const {
-    AdmissionVerdict v;
-    // 1040 for both: to a client it is "too many connections", which drivers
+    // 1040 (ER_CON_COUNT_ERROR) for both: to a client it is "too many connections", which drivers
     // and pools already know to retry; the message tells the two apart.
     if (limits_.total != 0 && open_ >= limits_.total) {
-        v.allowed = false;
-        v.limit = Limit::handshakes;
-        v.error_code = 1040;  // ER_CON_COUNT_ERROR
-        v.sql_state = "08004";
-        v.message = "tether: too many connections still logging in: --max-handshakes " + std::to_string(limits_.total) +
-                    " reached";
-        return v;
+        return AdmissionVerdict::refused(
+            Limit::handshakes, 1040, "08004",
+            "tether: too many connections still logging in: --max-handshakes " + std::to_string(limits_.total) + " reached");
     }
     if (limits_.per_address != 0 && !address.empty() && of_address(address) >= limits_.per_address) {
-        v.allowed = false;
-        v.limit = Limit::handshakes_per_address;
-        v.error_code = 1040;
-        v.sql_state = "08004";
-        v.message = "tether: too many connections still logging in from " + address +
-                    ": --max-handshakes-per-address " + std::to_string(limits_.per_address) + " reached";
-        return v;
+        return AdmissionVerdict::refused(Limit::handshakes_per_address, 1040, "08004",
+                                         "tether: too many connections still logging in from " + address +
+                                             ": --max-handshakes-per-address " + std::to_string(limits_.per_address) +
+                                             " reached");
     }
-    return v;
+    return {};
 }
 
 void HandshakeGate::enter(const std::string& address) {

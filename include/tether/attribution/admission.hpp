@@ -30,6 +30,10 @@ struct AdmissionVerdict {
     std::uint16_t error_code = 0;
     std::string sql_state;
     std::string message;
+
+    static AdmissionVerdict refused(Limit limit, std::uint16_t error_code, std::string sql_state, std::string message) {
+        return {false, false, limit, error_code, std::move(sql_state), std::move(message)};
+    }
 };
 
 // Counts the admitted sessions per client label and per user, and decides each
