@@ -348,8 +348,7 @@ void Connection::start_drain(Socket& socket) {
 
 void Connection::on_drain_read(Socket& socket, ssize_t nread) {
     if (nread < 0 || static_cast<std::size_t>(nread) >= drain_budget_) {
-        close_socket(socket);
-        maybe_finish();
+        close_socket(socket);  // read_cb's EntryGuard finishes the connection
         return;
     }
     drain_budget_ -= static_cast<std::size_t>(nread);
@@ -394,8 +393,7 @@ void Connection::tick(session::Clock::time_point now) {
     EntryGuard guard(*this);
     if (waiting_) return;  // the Proxy ends waits (HandshakeQueue::take_expired)
     if (client_.draining && !client_.closed && now > drain_deadline_) {
-        close_socket(client_);
-        maybe_finish();
+        close_socket(client_);  // the guard's exit finishes the connection
         return;
     }
     if (session_.phase() == session::Phase::closed) return;

@@ -86,7 +86,6 @@ void Proxy::admit_waiters() {
         Connection& connection = *it->second;
         handshakes_.enter(waiter->address);
         connection.in_handshake_ = true;
-        connection.handshake_address_ = waiter->address;
         connection.start_after_wait();
     }
     admitting_waiters_ = false;

@@ -148,7 +148,6 @@ void Proxy::on_accept(int fd) {
     if (!verdict.allowed) return wait_for_handshake_slot(*connection, std::move(peer), address, verdict);
     handshakes_.enter(address);
     connection->in_handshake_ = true;
-    connection->handshake_address_ = address;
     connection->start_with_client(std::move(peer));
 }
 
@@ -272,11 +271,17 @@ session::Admission Proxy::admit(Connection& connection) {
     return session::Admission::allow();
 }
 
+// The address a connection's handshake slot is counted under: its IP (the
+// peer it already keeps), or none on a unix socket.
+const std::string& Proxy::gate_address(const Connection& connection) const {
+    static const std::string none;
+    return config_.listen.kind == config::Address::Kind::tcp ? connection.peer() : none;
+}
+
 void Proxy::leave_handshake(Connection& connection) {
     if (!connection.in_handshake_) return;
     connection.in_handshake_ = false;
-    handshakes_.leave(connection.handshake_address_);
-    std::string().swap(connection.handshake_address_);
+    handshakes_.leave(gate_address(connection));
     admit_waiters();  // the slot goes to the oldest waiter that may have it
 }
 

@@ -177,10 +177,9 @@ private:
     std::string client_key_;
     std::string user_key_;
     bool charged_ = false;
-    // Counted in the Proxy's HandshakeGate (under handshake_address_) from
-    // accept until the login completes or the session ends.
+    // Counted in the Proxy's HandshakeGate (under Proxy::gate_address, the
+    // peer's IP) from accept until the login completes or the session ends.
     bool in_handshake_ = false;
-    std::string handshake_address_;
     // In the Proxy's HandshakeQueue; what the client sent meanwhile (allocated only if it sent anything).
     bool waiting_ = false;
     std::vector<std::byte> waiting_bytes_;

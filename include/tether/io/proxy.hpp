@@ -82,6 +82,7 @@ private:
     void log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict);
     void prune_rejection_logs(session::Clock::time_point now);
     void leave_handshake(Connection& connection);
+    [[nodiscard]] const std::string& gate_address(const Connection& connection) const;
     // Handshake queue (handshake_queue_io.cpp).
     void wait_for_handshake_slot(Connection& connection, std::string peer, const std::string& address,
                                  const attribution::AdmissionVerdict& verdict);
