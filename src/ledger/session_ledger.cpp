@@ -47,8 +47,7 @@ void SessionLedger::attribute(SessionAccount& account, const codec::Login& login
 
 void SessionLedger::login_received(SessionAccount& account, const codec::Login& login, std::string_view peer_address) {
     assert(!account.has_labels_ && "one login per session; a change of user is reattributed()");
-    if (account.closed_) return;
-    if (account.has_labels_) return reattributed(account, login, peer_address, metrics::Clock::now());
+    if (account.closed_ || account.has_labels_) return;  // the labels it holds are released once, at its close
     attribute(account, login, peer_address);
 }
 
