@@ -33,8 +33,7 @@ void Proxy::wait_for_handshake_slot(Connection& connection, std::string peer, co
         full.message = message;
         metrics_.rejected_at_accept(attribution::limit_name(verdict.limit));
         log_rejection(connection, full);
-        connection.start_refused(std::move(peer),
-                                 session::Admission::refuse(verdict.error_code, verdict.sql_state, message));
+        connection.start_refused(std::move(peer), ledger::admission_of(full));
         return;
     }
     metrics_.handshake_queue_joined();
@@ -60,17 +59,15 @@ void Proxy::leave_queue(Connection& connection) {
 // Refuses a connection whose wait ended without a slot, with the cap that
 // holds it back now, counted as a refusal at accept like one refused at once.
 void Proxy::refuse_waiter(Connection& connection, const std::string& address, const std::string& why) {
-    attribution::AdmissionVerdict verdict = handshakes_.decide(address);
+    attribution::AdmissionVerdict verdict = ledger_.handshake_verdict(address);
     if (verdict.allowed) {  // not expected (free slots go to waiters at once); still a refusal to explain
-        verdict.limit = attribution::Limit::handshakes;
-        verdict.error_code = 1040;
-        verdict.sql_state = "08004";
-        verdict.message = "tether: too many connections still logging in";
+        verdict = attribution::AdmissionVerdict::refused(attribution::Limit::handshakes, 1040, "08004",
+                                                         "tether: too many connections still logging in");
     }
     verdict.message += "; " + why;
     metrics_.rejected_at_accept(attribution::limit_name(verdict.limit));
     log_rejection(connection, verdict);
-    connection.refuse_waiting(session::Admission::refuse(verdict.error_code, verdict.sql_state, verdict.message));
+    connection.refuse_waiting(ledger::admission_of(verdict));
 }
 
 // Called whenever a slot frees. Starting a waiter may finish it at once (a
@@ -79,13 +76,12 @@ void Proxy::refuse_waiter(Connection& connection, const std::string& address, co
 void Proxy::admit_waiters() {
     if (admitting_waiters_ || closing_all_) return;  // shutting down: every waiter is being closed
     admitting_waiters_ = true;
-    while (auto waiter = handshake_queue_.take_admissible(handshakes_)) {
+    while (auto waiter = handshake_queue_.take_admissible(ledger_.handshakes())) {
         metrics_.handshake_queue_left();
         auto it = connections_.find(waiter->id);
         if (it == connections_.end()) continue;  // not expected: a finished connection leaves the queue
         Connection& connection = *it->second;
-        handshakes_.enter(waiter->address);
-        connection.in_handshake_ = true;
+        ledger_.handshake_started(connection.account(), waiter->address);
         connection.start_after_wait();
     }
     admitting_waiters_ = false;

@@ -32,6 +32,7 @@ void Proxy::scan_sessions(session::Clock::time_point now) {
     std::vector<Connection*> to_close;
     for (const auto& [id, connection] : connections_) {
         if (!connection->counted_open()) continue;  // not logged in (yet), or already closing
+        const metrics::SessionLabels& labels = *connection->labels();  // counted open: attributed
         const session::Session& s = connection->session();
         if (s.phase() != session::Phase::command && s.phase() != session::Phase::relaying) continue;
         attribution::SessionIdleState state;
@@ -40,13 +41,13 @@ void Proxy::scan_sessions(session::Clock::time_point now) {
         state.in_transaction = s.in_transaction();
         state.idle_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_activity());
         const attribution::IdleJudgement judgement = attribution::judge_idle(state, idle_policy_);
-        tally.add({connection->labels_.client, connection->labels_.user}, state, judgement);
+        tally.add({labels.client, labels.user}, state, judgement);
         if (judgement.suspect && !connection->suspect_logged_) {
             connection->suspect_logged_ = true;
             const codec::Login* login = s.login();
             log::warn("leak_suspect",
                       {{"id", std::to_string(id)},
-                       {"client", connection->labels_.client},
+                       {"client", labels.client},
                        {"user", login != nullptr ? login->user : std::string()},
                        {"database", std::string(s.current_database())},
                        {"peer", connection->peer()},
@@ -85,7 +86,7 @@ void Proxy::scan_sessions(session::Clock::time_point now) {
     for (Connection* connection : to_close) {
         const session::Session& s = connection->session();
         log::info("idle_close", {{"id", std::to_string(connection->id())},
-                                 {"client", connection->labels_.client},
+                                 {"client", connection->account().client_label()},
                                  {"in_transaction", s.in_transaction() ? "true" : "false"},
                                  {"idle_seconds", seconds(std::chrono::duration<double>(now - s.last_activity()).count())}});
         connection->close(session::CloseReason::idle_timeout);

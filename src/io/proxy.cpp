@@ -18,8 +18,8 @@ namespace {
 
 constexpr auto tick_interval = std::chrono::milliseconds(250);
 constexpr auto sweep_interval = std::chrono::seconds(10);
-// At most one connection_rejected line per client label and limit in this window.
-constexpr auto rejection_log_window = std::chrono::seconds(10);
+// At most one accept_failed line in this window.
+constexpr auto accept_error_log_window = std::chrono::seconds(10);
 
 double seconds_between(session::Clock::time_point from, session::Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
@@ -52,6 +52,18 @@ std::pair<std::string, std::uint16_t> peer_address(uv_tcp_t* tcp) {
 
 std::string login_database(const session::Session& s) { return std::string(s.current_database()); }
 
+ledger::LedgerConfig ledger_config(const config::Config& config) {
+    ledger::LedgerConfig c;
+    c.connection_limits = {config.max_connections, config.max_connections_per_client, config.max_connections_per_user,
+                           config.admin_users};
+    c.handshake_limits = {config.max_handshakes, config.max_handshakes_per_address};
+    std::string error;
+    auto rules = attribution::parse_label_rules(config.client_label, error);
+    assert(rules && "validated by the command line");
+    if (rules) c.label_rules = std::move(*rules);
+    return c;
+}
+
 }  // namespace
 
 Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& metrics)
@@ -61,9 +73,7 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
       listener_(loop),
       admin_(loop, *this),
       read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()),
-      admission_({config.max_connections, config.max_connections_per_client, config.max_connections_per_user,
-                  config.admin_users}),
-      handshakes_({config.max_handshakes, config.max_handshakes_per_address}),
+      ledger_(ledger_config(config), metrics),
       handshake_queue_(config.max_handshake_queue) {
     idle_policy_.suspect_after = config.leak_idle_threshold;
     idle_policy_.idle_timeout = config.idle_timeout;
@@ -72,10 +82,6 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
     session_config_.upstream_name = config.upstream.text;
     session_config_.handshake_timeout = config.handshake_timeout;
     session_config_.connect_timeout = config.connect_timeout;
-    std::string error;
-    auto rules = attribution::parse_label_rules(config.client_label, error);
-    assert(rules && "validated by the command line");
-    label_rules_ = rules ? *rules : std::vector<attribution::LabelRule>{};
 }
 
 session::Clock::time_point Proxy::now() const { return session::Clock::now(); }
@@ -144,10 +150,9 @@ void Proxy::on_accept(int fd) {
     // Before any server connection is made: a client that never logs in must
     // not hold one of the server's slots beyond the cap.
     const std::string address = config_.listen.kind == config::Address::Kind::tcp ? peer : std::string();
-    const attribution::AdmissionVerdict verdict = handshakes_.decide(address);
+    const attribution::AdmissionVerdict verdict = ledger_.handshake_verdict(address);
     if (!verdict.allowed) return wait_for_handshake_slot(*connection, std::move(peer), address, verdict);
-    handshakes_.enter(address);
-    connection->in_handshake_ = true;
+    ledger_.handshake_started(connection->account(), address);
     connection->start_with_client(std::move(peer));
 }
 
@@ -157,7 +162,7 @@ void Proxy::on_accept(int fd) {
 void Proxy::on_accept_error(int uv_error, bool refused) {
     metrics_.accept_failed(uv_err_name(uv_error));
     const auto t = now();
-    if (last_accept_error_log_ != session::Clock::time_point{} && t - last_accept_error_log_ < rejection_log_window) {
+    if (last_accept_error_log_ != session::Clock::time_point{} && t - last_accept_error_log_ < accept_error_log_window) {
         ++accept_errors_unlogged_;
         return;
     }
@@ -198,49 +203,30 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
     }
     if (has(actions.events, SessionEvent::login_received) || has(actions.events, SessionEvent::reattributed)) {
         const codec::Login& login = *s.login();
-        const std::string client = attribution::resolve_client_label(label_rules_, login, connection.peer());
-        const std::string user = attribution::clean_label_value(login.user);
-        metrics::SessionLabels old = connection.labels_;
-        const bool had = connection.has_labels_;
-        connection.labels_ = metrics_.hold_labels(client, user);
-        connection.has_labels_ = true;
-        const std::string old_client_key = connection.client_key_;
-        const std::string old_user_key = connection.user_key_;
-        connection.client_key_ = client;
-        connection.user_key_ = login.user;
-        if (connection.charged_) {
-            // COM_CHANGE_USER: the old identity's charge goes; the new one is
-            // admitted (and charged, unless an admin user) by admit(), like a login.
-            admission_.release(old_client_key, old_user_key);
-            connection.charged_ = false;
-        }
-        if (had) {
-            // COM_CHANGE_USER: the open session moves to its new labels.
-            if (connection.counted_open_) {
-                metrics_.session_ended_open(old);
-                metrics_.session_opened(connection.labels_);
-            }
-            metrics_.release_labels(old, now());
-            log::info("session_reattributed", {{"id", id}, {"client", connection.labels_.client},
+        if (has(actions.events, SessionEvent::reattributed)) {
+            // COM_CHANGE_USER: admit() decides and charges the new identity, like a login.
+            ledger_.reattributed(connection.account(), login, connection.peer(), now());
+            log::info("session_reattributed", {{"id", id}, {"client", connection.account().client_label()},
                                                {"user", login.user}, {"database", login_database(s)}});
+        } else {
+            ledger_.login_received(connection.account(), login, connection.peer());
         }
     }
     if (has(actions.events, SessionEvent::authenticated)) {
-        leave_handshake(connection);
-        connection.counted_open_ = true;
-        metrics_.session_opened(connection.labels_);
+        const bool slot_freed = ledger_.authenticated(connection.account(), gate_address(connection));
         const codec::Login& login = *s.login();
         log::info("session_opened", {{"id", id},
-                                     {"client", connection.labels_.client},
+                                     {"client", connection.account().client_label()},
                                      {"user", login.user},
                                      {"database", login_database(s)},
                                      {"peer", connection.peer()},
                                      {"upstream_thread_id", std::to_string(s.upstream_thread_id())}});
+        if (slot_freed) admit_waiters();  // the slot goes to the oldest waiter that may have it
     }
     if (has(actions.events, SessionEvent::auth_failed)) {
-        metrics_.auth_failed(connection.labels_);
+        ledger_.auth_failed(connection.account());
         log::warn("auth_failed", {{"id", id},
-                                  {"client", connection.labels_.client},
+                                  {"client", connection.account().client_label()},
                                   {"user", s.login() != nullptr ? s.login()->user : std::string()},
                                   {"peer", connection.peer()},
                                   {"detail", actions.note}});
@@ -248,7 +234,7 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
     }
     if (has(actions.events, SessionEvent::desynced)) {
         metrics_.desynced(s.tracker().desync_category());
-        log::warn("session_desynced", {{"id", id}, {"client", connection.labels_.client}, {"detail", actions.note}});
+        log::warn("session_desynced", {{"id", id}, {"client", connection.account().client_label()}, {"detail", actions.note}});
         actions.note.clear();
     }
     if (!actions.note.empty()) {
@@ -258,17 +244,9 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
 }
 
 session::Admission Proxy::admit(Connection& connection) {
-    const attribution::AdmissionVerdict verdict = admission_.decide(connection.client_key_, connection.user_key_);
-    if (!verdict.allowed) {
-        metrics_.rejected(connection.labels_, attribution::limit_name(verdict.limit));
-        log_rejection(connection, verdict);
-        return session::Admission::refuse(verdict.error_code, verdict.sql_state, verdict.message);
-    }
-    if (!verdict.admin) {
-        admission_.charge(connection.client_key_, connection.user_key_);
-        connection.charged_ = true;
-    }
-    return session::Admission::allow();
+    const attribution::AdmissionVerdict verdict = ledger_.admit(connection.account());
+    if (!verdict.allowed) log_rejection(connection, verdict);
+    return ledger::admission_of(verdict);
 }
 
 // The address a connection's handshake slot is counted under: its IP (the
@@ -278,51 +256,29 @@ const std::string& Proxy::gate_address(const Connection& connection) const {
     return config_.listen.kind == config::Address::Kind::tcp ? connection.peer() : none;
 }
 
-void Proxy::leave_handshake(Connection& connection) {
-    if (!connection.in_handshake_) return;
-    connection.in_handshake_ = false;
-    handshakes_.leave(gate_address(connection));
-    admit_waiters();  // the slot goes to the oldest waiter that may have it
-}
-
-// One line per client label and limit at most every 10 s: a pool that retries
-// in a loop must not flood the log, but its name must be in it. Keyed by the
-// metrics label, not the raw name the client chose: 100,000 made-up names
-// share "_other", one line and one entry.
+// One line per client label and limit at most every 10 s (RejectionLogLimiter),
+// naming the client as it resolved, before the label budget.
 void Proxy::log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict) {
-    const auto t = now();
-    const std::string& label = connection.has_labels_ ? connection.labels_.client : std::string();
-    auto& entry = rejection_logs_[{label, verdict.limit}];
-    if (entry.last != session::Clock::time_point{} && t - entry.last < rejection_log_window) {
-        ++entry.suppressed;
-        return;
-    }
-    log::warn("connection_rejected", {{"client", connection.client_key_},
-                                      {"label", label},
-                                      {"user", connection.user_key_},
+    const ledger::SessionAccount& account = connection.account();
+    const auto suppressed = rejection_logs_.line_due(account.client_label(), verdict.limit, now());
+    if (!suppressed) return;
+    log::warn("connection_rejected", {{"client", account.client()},
+                                      {"label", account.client_label()},
+                                      {"user", account.user()},
                                       {"limit", std::string(attribution::limit_name(verdict.limit))},
                                       {"peer", connection.peer()},
-                                      {"suppressed", std::to_string(entry.suppressed)},
+                                      {"suppressed", std::to_string(*suppressed)},
                                       {"detail", verdict.message}});
-    entry.last = t;
-    entry.suppressed = 0;
 }
 
 // An entry two windows past its last line carries nothing but what it
 // suppressed: that is logged now, and the entry goes. (Within the second
 // window the next refusal's line still reports the suppressed count itself.)
 void Proxy::prune_rejection_logs(session::Clock::time_point t) {
-    for (auto it = rejection_logs_.begin(); it != rejection_logs_.end();) {
-        if (t - it->second.last < 2 * rejection_log_window) {
-            ++it;
-            continue;
-        }
-        if (it->second.suppressed > 0) {
-            log::warn("connection_rejected_suppressed", {{"label", it->first.first},
-                                                         {"limit", std::string(attribution::limit_name(it->first.second))},
-                                                         {"suppressed", std::to_string(it->second.suppressed)}});
-        }
-        it = rejection_logs_.erase(it);
+    for (const auto& gone : rejection_logs_.prune(t)) {
+        log::warn("connection_rejected_suppressed", {{"label", gone.label},
+                                                     {"limit", std::string(attribution::limit_name(gone.limit))},
+                                                     {"suppressed", std::to_string(gone.count)}});
     }
 }
 
@@ -340,21 +296,13 @@ void Proxy::on_connection_finished(Connection* connection) {
         return;
     }
     connections_.erase(connection->id());
-    leave_handshake(*connection);
     const auto reason = s.close_reason().value_or(session::CloseReason::client_closed);
     const double age = seconds_between(s.started_at(), now());
-    metrics_.session_closed(reason, age);
-    if (connection->counted_open()) {
-        metrics_.session_ended_open(connection->labels_);
-        // The incident this proxy exists for: a client vanished and left its
-        // server connection behind. tether closed it; count it.
-        if (reason == session::CloseReason::client_closed) metrics_.orphan_closed();
-    }
-    if (connection->has_labels_) metrics_.release_labels(connection->labels_, now());
-    if (connection->charged_) admission_.release(connection->client_key_, connection->user_key_);
+    const ledger::ClosedAccount closed =
+        ledger_.closed(connection->account(), reason, age, gate_address(*connection), now());
     log::info("session_closed", {{"id", std::to_string(connection->id())},
                                  {"reason", std::string(session::close_reason_name(reason))},
-                                 {"client", connection->has_labels_ ? connection->labels_.client : std::string()},
+                                 {"client", connection->account().client_label()},
                                  {"user", s.login() != nullptr ? s.login()->user : std::string()},
                                  {"peer", connection->peer()},
                                  {"upstream_thread_id", std::to_string(s.upstream_thread_id())},
@@ -363,6 +311,7 @@ void Proxy::on_connection_finished(Connection* connection) {
                                  {"bytes_from_upstream", std::to_string(connection->bytes_from_upstream())},
                                  {"socket_error", connection->socket_error() != nullptr ? connection->socket_error() : ""}});
     delete connection;
+    if (closed.handshake_slot_freed) admit_waiters();  // the slot goes to the oldest waiter that may have it
     maybe_stop();
 }
 

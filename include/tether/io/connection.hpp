@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tether/ledger/session_account.hpp"
 #include "tether/metrics/metrics.hpp"
 #include "tether/session/session.hpp"
 
@@ -79,8 +80,11 @@ public:
     [[nodiscard]] bool is_probe() const { return probe_; }
     [[nodiscard]] std::uint64_t bytes_from_client() const { return client_.bytes_in; }
     [[nodiscard]] std::uint64_t bytes_from_upstream() const { return upstream_.bytes_in; }
-    [[nodiscard]] const metrics::SessionLabels* labels() const { return has_labels_ ? &labels_ : nullptr; }
-    [[nodiscard]] bool counted_open() const { return counted_open_; }
+    [[nodiscard]] const metrics::SessionLabels* labels() const { return account_.labels(); }
+    [[nodiscard]] bool counted_open() const { return account_.counted_open(); }
+    // What the session is counted under in the Proxy's SessionLedger; only the ledger changes it.
+    [[nodiscard]] const ledger::SessionAccount& account() const { return account_; }
+    ledger::SessionAccount& account() { return account_; }
     [[nodiscard]] bool upstream_was_connected() const { return upstream_counted_; }
     [[nodiscard]] const char* socket_error() const { return socket_error_; }
 
@@ -168,18 +172,11 @@ private:
     bool finished_ = false;
     int entry_depth_ = 0;  // EntryGuards on the stack
     bool upstream_counted_ = false;
-    bool counted_open_ = false;
-    bool has_labels_ = false;
+    std::uint16_t peer_port_ = 0;  // next to the flags: no padding of its own
     std::string peer_;
-    std::uint16_t peer_port_ = 0;
-    metrics::SessionLabels labels_;
-    // Admission: the identity this session is charged to in the caps.
-    std::string client_key_;
-    std::string user_key_;
-    bool charged_ = false;
-    // Counted in the Proxy's HandshakeGate (under Proxy::gate_address, the
-    // peer's IP) from accept until the login completes or the session ends.
-    bool in_handshake_ = false;
+    // Its handshake slot (under Proxy::gate_address, the peer's IP), admission
+    // charge, labels and open-session series.
+    ledger::SessionAccount account_;
     // In the Proxy's HandshakeQueue; what the client sent meanwhile (allocated only if it sent anything).
     bool waiting_ = false;
     std::vector<std::byte> waiting_bytes_;

@@ -12,18 +12,17 @@
 #include <vector>
 
 #include <functional>
-#include <map>
 
 #include "tether/admin/admin_api.hpp"
 #include "tether/attribution/admission.hpp"
-#include "tether/attribution/client_label.hpp"
-#include "tether/attribution/handshake_gate.hpp"
 #include "tether/attribution/handshake_queue.hpp"
 #include "tether/attribution/leak_scan.hpp"
 #include "tether/config/config.hpp"
 #include "tether/io/admin_server.hpp"
 #include "tether/io/connection.hpp"
 #include "tether/io/listener.hpp"
+#include "tether/ledger/rejection_log_limiter.hpp"
+#include "tether/ledger/session_ledger.hpp"
 #include "tether/metrics/metrics.hpp"
 
 namespace tether::io {
@@ -81,7 +80,6 @@ private:
     void scan_sessions(session::Clock::time_point now);  // the janitor's leak scan and idle policies (janitor.cpp)
     void log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict);
     void prune_rejection_logs(session::Clock::time_point now);
-    void leave_handshake(Connection& connection);
     [[nodiscard]] const std::string& gate_address(const Connection& connection) const;
     // Handshake queue (handshake_queue_io.cpp).
     void wait_for_handshake_slot(Connection& connection, std::string peer, const std::string& address,
@@ -95,7 +93,6 @@ private:
     const config::Config& config_;
     metrics::Metrics& metrics_;
     session::SessionConfig session_config_;
-    std::vector<attribution::LabelRule> label_rules_;
 
     Listener listener_;
     bool listening_ = false;
@@ -125,23 +122,16 @@ private:
     bool stopped_ = false;
     std::function<void()> on_stopped_;
 
-    attribution::AdmissionControl admission_;
-    attribution::HandshakeGate handshakes_;
+    // Every session's handshake slot, admission charge, labels and open series.
+    ledger::SessionLedger ledger_;
     attribution::HandshakeQueue handshake_queue_;
     bool admitting_waiters_ = false;  // admit_waiters() is on the stack
     attribution::IdlePolicy idle_policy_;
     attribution::LeakReporter leak_reporter_;
     session::Clock::time_point last_scan_{};
     session::Clock::time_point last_report_{};
-    // Rate limit of connection_rejected lines, keyed by the client's metrics
-    // label (bounded by --max-client-labels: the rest share "_other"; empty
-    // for refusals at accept) and the limit; entries idle for a window are
-    // pruned by the janitor.
-    struct RejectionLog {
-        session::Clock::time_point last{};
-        std::size_t suppressed = 0;
-    };
-    std::map<std::pair<std::string, attribution::Limit>, RejectionLog> rejection_logs_;
+    // connection_rejected lines: one per client label and limit a window; pruned by the janitor.
+    ledger::RejectionLogLimiter rejection_logs_;
 };
 
 }  // namespace tether::io
