@@ -39,6 +39,15 @@ std::size_t count_flag(const std::string& flag, const std::string& value, std::s
     return n;
 }
 
+// true/false (also 1/0, yes/no, on/off): Kubernetes manifests write all of these.
+bool bool_flag(const std::string& flag, const std::string& value) {
+    std::string v;
+    for (char c : value) v += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+    throw BadFlag{flag + ": '" + value + "' is not true or false"};
+}
+
 std::vector<std::string> split_list(const std::string& text) {
     std::vector<std::string> items;
     std::size_t start = 0;
@@ -63,6 +72,7 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string handshake_timeout = "5s";
     std::string connect_timeout = "5s";
     std::string readiness_interval = "10s";
+    std::string readyz_checks_upstream = "true";
     std::string series_linger = "15m";
     std::string leak_idle_threshold = "5m";
     std::string leak_report_interval = "1m";
@@ -105,6 +115,9 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     flag("--connect-timeout", connect_timeout, "Limit for connecting to the upstream");
     flag("--readiness-interval", readiness_interval,
          "How often /readyz re-checks an otherwise idle upstream with a refused reserved-user login");
+    flag("--readyz-checks-upstream", readyz_checks_upstream,
+         "true: /readyz is 503 while the upstream does not answer; false: only while not listening or draining "
+         "(a sidecar: a database outage should not take the app's pods out of their Service)");
     flag("--client-label", config.client_label,
          "How the client label is chosen, first match wins: attr:NAME (connection attribute), user, addr");
     flag("--max-client-labels", max_client_labels,
@@ -156,6 +169,7 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
         config.handshake_timeout = duration_flag("--handshake-timeout", handshake_timeout);
         config.connect_timeout = duration_flag("--connect-timeout", connect_timeout);
         config.readiness_interval = duration_flag("--readiness-interval", readiness_interval);
+        config.readyz_checks_upstream = bool_flag("--readyz-checks-upstream", readyz_checks_upstream);
         config.series_linger = duration_flag("--series-linger", series_linger);
         config.leak_idle_threshold = duration_flag("--leak-idle-threshold", leak_idle_threshold);
         config.leak_report_interval = duration_flag("--leak-report-interval", leak_report_interval);

@@ -356,7 +356,7 @@ void Proxy::start_probe() {
     probe_->start_probe();
 }
 
-bool Proxy::ready() { return listening_ && !shutting_down_ && upstream_ok_; }
+bool Proxy::ready() { return listening_ && !shutting_down_ && (upstream_ok_ || !config_.readyz_checks_upstream); }
 
 std::string Proxy::not_ready_reason() {
     if (shutting_down_) return "shutting down";

@@ -44,6 +44,7 @@ def test_help_names_the_flags():
     ("--max-client-labels", "-1"),
     ("--client-label", "bogus"),
     ("--client-label", "attr:"),
+    ("--readyz-checks-upstream", "maybe"),
 ])
 def test_bad_value_exits_2_naming_the_flag(mariadb, flag, value):
     args = base_args(mariadb)

@@ -1,5 +1,7 @@
 """/readyz names the upstream's real problem (refused connect, a full server, no greeting), never the
 readiness probe's own client-side note ("client went away during the handshake")."""
+import signal
+import time
 import socket
 
 import pymysql
@@ -68,3 +70,30 @@ def test_readyz_names_an_upstream_that_never_greets(tether):
         wait_not_ready(t, f"upstream 127.0.0.1:{port} sent no greeting within 1s")
     finally:
         silent.close()
+
+
+def test_readyz_can_ignore_the_upstream_but_not_a_drain(tether):
+    """--readyz-checks-upstream false (the sidecar manifests): a database outage must not take every
+    app pod out of its Service, so /readyz stays 200 while the upstream refuses connections (the
+    client still gets tether's ERR naming the problem); a drain still answers 503."""
+    dead = free_port()
+    t = tether(upstream=f"127.0.0.1:{dead}", readiness_interval="200ms", connect_timeout="2s",
+               readyz_checks_upstream="false")
+    # Evidence of the outage first: a client is refused with the reason.
+    try:
+        t.connect(connect_timeout=5).close()
+        raise AssertionError("a client got through to a dead upstream")
+    except pymysql.err.OperationalError as e:
+        assert "cannot connect to upstream" in str(e), e
+    for _ in range(5):  # several probe rounds (200 ms apart) have failed by now
+        assert readyz(t)[0] == 200, readyz(t)
+        time.sleep(0.2)
+    # Draining is still not ready (an open session keeps tether, and /readyz, up meanwhile).
+    live = tether(readyz_checks_upstream="false", shutdown_grace="10s")
+    live.wait_ready()
+    session = live.connect()
+    try:
+        live.proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: readyz(live)[0] == 503, 2.0, "/readyz 503 once draining")
+    finally:
+        session.close()

@@ -18,6 +18,9 @@ struct Config {
     std::chrono::milliseconds handshake_timeout{5'000};
     std::chrono::milliseconds connect_timeout{5'000};
     std::chrono::milliseconds readiness_interval{10'000};
+    // false: /readyz ignores the upstream (a sidecar: a database outage must not
+    // pull every app pod out of its Service); still 503 while draining.
+    bool readyz_checks_upstream = true;
     std::chrono::milliseconds series_linger{15 * 60'000};
     std::string client_label = "attr:program_name,addr";
     std::size_t max_client_labels = 100;
