@@ -67,6 +67,16 @@ int Listener::start(const config::Address& address, OnAccepted on_accepted, OnAc
     return uv_poll_start(&poll_, UV_READABLE, &Listener::poll_cb);
 }
 
+int Listener::local_port() const {
+    if (fd_ < 0 || closed_) return 0;
+    sockaddr_storage bound{};
+    socklen_t length = sizeof bound;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &length) != 0) return 0;
+    if (bound.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
+    if (bound.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port);
+    return 0;
+}
+
 void Listener::open_spare() {
     if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }

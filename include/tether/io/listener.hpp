@@ -34,6 +34,8 @@ public:
     // Stops accepting and closes the listening socket; new clients are refused by the kernel.
     void close();
     [[nodiscard]] bool listening() const { return started_ && !closed_; }
+    // The bound TCP port (a --listen port 0 gets one from the kernel), or 0.
+    [[nodiscard]] int local_port() const;
 
 private:
     static void poll_cb(uv_poll_t* poll, int status, int events);
