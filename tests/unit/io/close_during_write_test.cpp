@@ -1,0 +1,89 @@
+// A peer that goes away while tether has a large write queued to it: the
+// write's buffer lives until its callback, the Connection finishes, the other
+// side is closed as the session's rules say, and every handle is closed.
+// Meant to run under AddressSanitizer too (scripts/test).
+#include <doctest/doctest.h>
+
+#include "support/fake_upstream.hpp"
+#include "support/mysql_bytes.hpp"
+#include "support/proxy_under_test.hpp"
+#include "support/sessions.hpp"
+#include "support/test_client.hpp"
+#include "support/test_loop.hpp"
+
+using namespace tether::io::test;
+
+namespace {
+
+// Closes what is left and proves the loop closes clean.
+void end_test(TestLoop& loop, ProxyUnderTest& tether, FakeUpstream& upstream) {
+    REQUIRE(tether.shut_down());
+    upstream.close();
+    CHECK(loop.run_until([&] { return upstream.all_closed(); }));
+    CHECK(upstream.close_callbacks() == upstream.accepted());
+    loop.close_cleanly();
+}
+
+}  // namespace
+
+TEST_CASE("a client that resets while tether has a large write queued to it") {
+    TestLoop loop;
+    FakeUpstream upstream(loop, refusing_login());
+    ProxyUnderTest tether(loop, {"--upstream", upstream.address()});
+    await_accepted(loop, upstream, 1);  // the readiness probe
+    // 8 MiB of rows: far more than the kernel's buffers between here and a
+    // client that reads 4 KiB at most and then nothing.
+    upstream.push(accepting_login().expect_packet().send(large_result(512, 16 * 1024)));
+    TestClient client(loop, tether.port(), 4096);
+    log_in(loop, client);
+    client.stop_reading();
+    client.send(com_query("SELECT payload FROM big"));
+    REQUIRE(loop.run_until([&] { return tether.counts().writes_queued > 0; }));
+    FakeUpstream::Peer& server = upstream.peer(1);
+    // tether stopped reading the server while its write to the client is queued.
+    CHECK(server.writes_pending() == 1);
+    const auto queued = tether.counts().writes_queued;
+
+    client.reset();
+    REQUIRE(loop.run_until([&] { return server.closed() && tether.sessions_in("query") == 0; }));
+    CHECK(tether.metric("tether_connections_closed_total{reason=\"client_closed\"}") == 1);
+    CHECK(tether.metric("tether_orphans_closed_total") == 1);
+    // The queued write ended through its callback (cancelled or failed), not dropped.
+    const auto& counts = tether.counts();
+    CHECK(counts.writes_queued == queued);
+    CHECK(counts.write == counts.writes_queued);
+    // A result was still streaming: the server gets no COM_QUIT, only the close.
+    CHECK(server.saw_end());
+    CHECK(server.packets().size() == 2);  // the login and the query, nothing after them
+    CHECK_FALSE(ends_with_com_quit(server.received()));
+    CHECK(client.connect_callbacks() == 1);
+    CHECK(client.close_callbacks() == 1);
+    end_test(loop, tether, upstream);
+}
+
+TEST_CASE("a server that stops reading and resets while tether has a large write queued to it") {
+    TestLoop loop;
+    FakeUpstream upstream(loop, refusing_login());
+    ProxyUnderTest tether(loop, {"--upstream", upstream.address()});
+    await_accepted(loop, upstream, 1);
+    upstream.push(accepting_login().stop_reading().hold());
+    TestClient client(loop, tether.port());
+    log_in(loop, client);
+    // 12 MiB in one COM_QUERY: more than the loopback buffers take from tether.
+    client.send(large_com_query(12 << 20));
+    REQUIRE(loop.run_until([&] { return tether.counts().writes_queued > 0; }));
+    const auto queued = tether.counts().writes_queued;
+
+    FakeUpstream::Peer& server = upstream.peer(1);
+    server.reset_now();
+    REQUIRE(loop.run_until([&] { return client.closed(); }));
+    CHECK(loop.run_until([&] { return tether.metric("tether_connections_closed_total{reason=\"upstream_closed\"}") == 1; }));
+    const auto& counts = tether.counts();
+    CHECK(counts.writes_queued == queued);
+    CHECK(counts.write == counts.writes_queued);
+    // The client saw its connection end, and its own queued write ended too.
+    CHECK(client.saw_end());
+    CHECK(client.write_callbacks() == client.writes_started());
+    CHECK(client.close_callbacks() == 1);
+    end_test(loop, tether, upstream);
+}
