@@ -417,6 +417,12 @@ void Connection::close(session::CloseReason reason) {
     session::Actions actions;
     session_.close(reason, actions);
     apply(actions, {}, true);
+    // Closed from outside (admin, shutdown, idle policy): a peer that has
+    // stopped reading would keep what is queued to it, and this Connection
+    // (and a shutdown waiting for it), forever. Its writes are cancelled.
+    for (Socket* socket : {&client_, &upstream_}) {
+        if (socket->close_after_flush) close_socket(*socket);
+    }
 }
 
 }  // namespace tether::io

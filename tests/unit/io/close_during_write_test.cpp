@@ -87,3 +87,32 @@ TEST_CASE("a server that stops reading and resets while tether has a large write
     CHECK(client.close_callbacks() == 1);
     end_test(loop, tether, upstream);
 }
+
+TEST_CASE("an admin close of a session whose client has stopped reading a large result ends it at once") {
+    TestLoop loop;
+    FakeUpstream upstream(loop, refusing_login());
+    ProxyUnderTest tether(loop, {"--upstream", upstream.address()});
+    await_accepted(loop, upstream, 1);
+    upstream.push(accepting_login().expect_packet().send(large_result(512, 16 * 1024)));
+    TestClient client(loop, tether.port(), 4096);
+    log_in(loop, client);
+    client.stop_reading();
+    client.send(com_query("SELECT payload FROM big"));
+    REQUIRE(loop.run_until([&] { return tether.counts().writes_queued > 0; }));
+    const auto rows = tether.proxy().connections({}).rows;
+    REQUIRE(rows.size() == 1);
+
+    // The client never reads again: waiting for its queue to drain would keep the session forever.
+    CHECK(tether.proxy().close_connection(rows[0].id));
+    REQUIRE(loop.run_until([&] { return tether.metric("tether_connections_closed_total{reason=\"admin\"}") == 1; }));
+    CHECK(tether.proxy().connections({}).total == 0);
+    const auto& counts = tether.counts();
+    CHECK(counts.write_cancelled >= 1);
+    CHECK(counts.write == counts.writes_queued);
+    FakeUpstream::Peer& server = upstream.peer(1);
+    REQUIRE(loop.run_until([&] { return server.closed(); }));
+    CHECK_FALSE(ends_with_com_quit(server.received()));  // the result was still streaming
+    client.start_reading();  // only a client that reads sees its connection end
+    CHECK(loop.run_until([&] { return client.closed(); }));
+    end_test(loop, tether, upstream);
+}
