@@ -14,13 +14,18 @@ struct FakeUpstream::Peer::Write {
     Bytes bytes;
 };
 
-FakeUpstream::FakeUpstream(TestLoop& loop, Script fallback)
+FakeUpstream::FakeUpstream(TestLoop& loop, Script fallback, int receive_buffer)
     : loop_(loop), fallback_(std::move(fallback)), listener_(new uv_tcp_t{}) {
     REQUIRE(uv_tcp_init(loop_.get(), listener_) == 0);
     listener_->data = this;
     sockaddr_in address{};
     REQUIRE(uv_ip4_addr("127.0.0.1", 0, &address) == 0);
     REQUIRE(uv_tcp_bind(listener_, reinterpret_cast<const sockaddr*>(&address), 0) == 0);
+    if (receive_buffer > 0) {
+        uv_os_fd_t fd = -1;
+        REQUIRE(uv_fileno(reinterpret_cast<uv_handle_t*>(listener_), &fd) == 0);
+        REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer) == 0);
+    }
     REQUIRE(uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 64, &FakeUpstream::connection_cb) == 0);
     sockaddr_in bound{};
     int length = sizeof bound;

@@ -107,8 +107,10 @@ public:
     };
 
     // Sockets get the scripts given to push() in the order they are accepted,
-    // then `fallback` once none is left.
-    FakeUpstream(TestLoop& loop, Script fallback);
+    // then `fallback` once none is left. `receive_buffer` > 0 sets SO_RCVBUF on
+    // the listener (accepted sockets inherit it), so a script that stops
+    // reading backs tether's writes up after a few KiB.
+    FakeUpstream(TestLoop& loop, Script fallback, int receive_buffer = 0);
     FakeUpstream(const FakeUpstream&) = delete;
     FakeUpstream& operator=(const FakeUpstream&) = delete;
     ~FakeUpstream();

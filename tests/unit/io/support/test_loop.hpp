@@ -22,7 +22,7 @@ public:
 
     // Runs the loop until `done()` holds, nothing is left to run, or `limit`
     // of loop time has passed. Returns done().
-    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(2));
+    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(5));
     // Lets pending callbacks run without waiting for new events (a few loop turns).
     void turn(int times = 5);
 
