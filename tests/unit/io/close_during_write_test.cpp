@@ -4,6 +4,8 @@
 // Meant to run under AddressSanitizer too (scripts/test).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "support/fake_upstream.hpp"
 #include "support/mysql_bytes.hpp"
 #include "support/proxy_under_test.hpp"
@@ -42,7 +44,15 @@ TEST_CASE("a client that resets while tether has a large write queued to it") {
     FakeUpstream::Peer& server = upstream.peer(1);
     // tether stopped reading the server while its write to the client is queued.
     CHECK(server.writes_pending() == 1);
+    // The client reads a little: queued writes complete from their own
+    // buffers (the read buffer they came from has been reused since), and the
+    // next one backs up again.
+    client.start_reading();
+    REQUIRE(loop.run_until([&] { return tether.counts().write >= 2; }));
+    client.stop_reading();
+    REQUIRE(loop.run_until([&] { return tether.counts().writes_queued > tether.counts().write; }));
     const auto queued = tether.counts().writes_queued;
+    const auto received = client.received().size();
 
     client.reset();
     REQUIRE(loop.run_until([&] { return server.closed() && tether.sessions_in("query") == 0; }));
@@ -58,6 +68,12 @@ TEST_CASE("a client that resets while tether has a large write queued to it") {
     CHECK_FALSE(ends_with_com_quit(server.received()));
     CHECK(client.connect_callbacks() == 1);
     CHECK(client.close_callbacks() == 1);
+    // What the client read is the result's first bytes, in order.
+    const Bytes result = large_result(512, 16 * 1024);
+    const std::size_t greeting_and_ok = greeting().size() + ok_after_login().size();
+    REQUIRE(received > greeting_and_ok);
+    CHECK(std::equal(client.received().begin() + static_cast<std::ptrdiff_t>(greeting_and_ok), client.received().end(),
+                     result.begin()));
     end_test(loop, tether, upstream);
 }
 

@@ -48,9 +48,9 @@ Bytes large_com_query(std::size_t size) {
     return com_query(sql);
 }
 
-Bytes large_result(std::size_t rows, std::size_t row_size) {
+Bytes large_result(std::size_t rows, std::size_t row_size, char fill) {
     session::test::Stream stream(1);
-    std::vector<std::vector<std::string>> values(rows, std::vector<std::string>{std::string(row_size, 'r')});
+    std::vector<std::vector<std::string>> values(rows, std::vector<std::string>{std::string(row_size, fill)});
     stream.text_result({"payload"}, values, false, 0x0002);
     return stream.bytes();
 }

@@ -24,8 +24,9 @@ Bytes com_quit();           // com_quit
 Bytes com_query(std::string_view sql);
 // A COM_QUERY of about `size` bytes (one packet: below 16 MiB).
 Bytes large_com_query(std::size_t size);
-// A text result set of `rows` rows of one `row_size`-byte column (EOF framing).
-Bytes large_result(std::size_t rows, std::size_t row_size);
+// A text result set of `rows` rows of one `row_size`-byte column (EOF framing),
+// each value `row_size` times `fill`.
+Bytes large_result(std::size_t rows, std::size_t row_size, char fill = 'r');
 Bytes err(std::uint8_t sequence_id, std::uint16_t code, std::string_view sql_state, std::string_view message);
 
 // The ERR code of a framed packet, or 0 when it is not an ERR.
