@@ -25,14 +25,14 @@ config::Config parse(std::vector<std::string> flags) {
 }  // namespace
 
 ProxyUnderTest::ProxyUnderTest(TestLoop& loop, std::vector<std::string> flags)
-    : loop_(loop), config_(parse(std::move(flags))) {
+    : loop_(loop), config_(std::make_unique<config::Config>(parse(std::move(flags)))) {
     // TETHER_TEST_LOG=debug shows tether's own log lines while a test runs.
     const char* level = std::getenv("TETHER_TEST_LOG");
     log::configure(level != nullptr ? log::parse_level(level).value_or(log::Level::error) : log::Level::error,
                    log::Format::text);
     metrics_ = std::make_unique<metrics::Metrics>(
-        metrics::MetricsConfig{config_.max_client_labels, std::chrono::seconds(60), "test"});
-    proxy_ = std::make_unique<Proxy>(loop_.get(), config_, *metrics_);
+        metrics::MetricsConfig{config_->max_client_labels, std::chrono::seconds(60), "test"});
+    proxy_ = std::make_unique<Proxy>(loop_.get(), *config_, *metrics_);
     proxy_->set_on_stopped([this] { stopped_ = true; });
     REQUIRE(proxy_->start());
     port_ = proxy_->listen_port();
@@ -41,6 +41,11 @@ ProxyUnderTest::ProxyUnderTest(TestLoop& loop, std::vector<std::string> flags)
 
 ProxyUnderTest::~ProxyUnderTest() {
     if (!stopped_ && !loop_.closed()) shut_down();
+    if (!stopped_) {
+        (void)proxy_.release();
+        (void)metrics_.release();
+        (void)config_.release();
+    }
 }
 
 bool ProxyUnderTest::shut_down() {

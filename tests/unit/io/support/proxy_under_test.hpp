@@ -1,7 +1,9 @@
 // A real io::Proxy on the test's loop, configured as the command line would
 // (client listener on 127.0.0.1 port 0, admin on port 0), with its metrics.
 // If the test ends without stopping it, it is shut down and the loop run
-// until it has closed its handles.
+// until it has closed its handles; if even that does not stop it (a test that
+// failed early, with servers held mid-handshake), it is left to leak rather
+// than freed under callbacks the loop still holds.
 #pragma once
 
 #include <memory>
@@ -36,7 +38,7 @@ public:
 
 private:
     TestLoop& loop_;
-    config::Config config_;
+    std::unique_ptr<config::Config> config_;  // the Proxy keeps a reference
     std::unique_ptr<metrics::Metrics> metrics_;
     std::unique_ptr<Proxy> proxy_;
     int port_ = 0;
