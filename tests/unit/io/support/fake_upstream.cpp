@@ -2,9 +2,8 @@
 #include "fake_upstream.hpp"
 
 #include <doctest/doctest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
-
-#include <cstring>
 
 namespace tether::io::test {
 
