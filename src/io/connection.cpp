@@ -160,6 +160,7 @@ void Connection::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
     Socket& from = reinterpret_cast<uv_stream_t*>(&self->client_.uv.stream) == stream ? self->client_ : self->upstream_;
     EntryGuard guard(*self);
     self->on_read(from, nread, buf);
+    self->proxy_.connection_callbacks().ran(*self, ConnectionCallback::read);
 }
 
 void Connection::on_read(Socket& from, ssize_t nread, const uv_buf_t* buf) {
@@ -233,6 +234,7 @@ void Connection::write(Socket& to, codec::Bytes bytes) {
         if (rc >= 0) {
             written = static_cast<std::size_t>(rc);
         } else if (rc != UV_EAGAIN) {
+            ++proxy_.connection_callbacks().counts().write_failed_at_once;
             on_socket_error(to, rc);
             return;
         }
@@ -250,9 +252,11 @@ void Connection::queue_write(Socket& to, codec::Bytes bytes, std::size_t already
     const int rc = uv_write(&request->req, &to.uv.stream, &buf, 1, &Connection::write_cb);
     if (rc != 0) {
         delete request;
+        ++proxy_.connection_callbacks().counts().write_failed_at_once;
         on_socket_error(to, rc);
         return;
     }
+    ++proxy_.connection_callbacks().counts().writes_queued;
     if (to.queued == 0) on_backlog_changed(to, true);
     to.queued += request->bytes.size();
     ++pending_requests_;
@@ -280,7 +284,9 @@ void Connection::write_cb(uv_write_t* req, int status) {
     delete request;
     EntryGuard guard(*self);
     --self->pending_requests_;
+    if (status == UV_ECANCELED) ++self->proxy_.connection_callbacks().counts().write_cancelled;
     self->on_written(to, size, status);
+    self->proxy_.connection_callbacks().ran(*self, ConnectionCallback::write);
 }
 
 void Connection::on_written(Socket& to, std::size_t bytes, int status) {
@@ -375,6 +381,7 @@ void Connection::close_cb(uv_handle_t* handle) {
     auto* self = static_cast<Connection*>(handle->data);
     EntryGuard guard(*self);
     --self->open_handles_;
+    self->proxy_.connection_callbacks().ran(*self, ConnectionCallback::close);
     self->maybe_finish();
 }
 
@@ -386,6 +393,7 @@ void Connection::maybe_finish() {
     request_close(upstream_);
     if (open_handles_ > 0 || pending_requests_ > 0) return;
     finished_ = true;
+    ++proxy_.connection_callbacks().counts().finished;
     proxy_.on_connection_finished(this);  // deletes this
 }
 
@@ -409,6 +417,12 @@ void Connection::close(session::CloseReason reason) {
     session::Actions actions;
     session_.close(reason, actions);
     apply(actions, {}, true);
+    // Closed from outside (admin, shutdown, idle policy): a peer that has
+    // stopped reading would keep what is queued to it, and this Connection
+    // (and a shutdown waiting for it), forever. Its writes are cancelled.
+    for (Socket* socket : {&client_, &upstream_}) {
+        if (socket->close_after_flush) close_socket(*socket);
+    }
 }
 
 }  // namespace tether::io

@@ -67,6 +67,16 @@ int Listener::start(const config::Address& address, OnAccepted on_accepted, OnAc
     return uv_poll_start(&poll_, UV_READABLE, &Listener::poll_cb);
 }
 
+int Listener::local_port() const {
+    if (fd_ < 0 || closed_) return 0;
+    sockaddr_storage bound{};
+    socklen_t length = sizeof bound;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &length) != 0) return 0;
+    if (bound.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
+    if (bound.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port);
+    return 0;
+}
+
 void Listener::open_spare() {
     if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
@@ -92,9 +102,12 @@ void Listener::on_readable() {
         if (error == EAGAIN || error == EWOULDBLOCK) return;
         if (error == EINTR || error == ECONNABORTED) continue;
         if (error == EMFILE || error == ENFILE) {
-            const bool refused = refuse_one_waiting();
-            on_error_(-error, refused);
-            if (!refused) pause();
+            const Refusal refusal = refuse_one_waiting();
+            // accept() reports the lack of a descriptor before it looks at the
+            // backlog: when nobody is waiting (the last one was just refused), nothing failed.
+            if (refusal == Refusal::nobody_waiting) return;
+            on_error_(-error, refusal == Refusal::refused);
+            if (refusal != Refusal::refused) pause();
             continue;
         }
         // ENOBUFS, ENOMEM...: try again at the next tick rather than spin.
@@ -108,18 +121,20 @@ void Listener::on_readable() {
 // with it, tell that client why in a MySQL ERR, close it, take the spare back.
 // Without this the connection would wait in the backlog and the listener would
 // be readable forever (a busy loop).
-bool Listener::refuse_one_waiting() {
-    if (spare_fd_ < 0) return false;
+Listener::Refusal Listener::refuse_one_waiting() {
+    if (spare_fd_ < 0) return Refusal::not_refused;
     ::close(spare_fd_);
     spare_fd_ = -1;
     const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const bool nobody_waiting = fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     if (fd >= 0) {
         // A fresh socket's send buffer takes these few bytes at once.
         (void)::send(fd, out_of_fds_err_.data(), out_of_fds_err_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         ::close(fd);
     }
     open_spare();
-    return fd >= 0 && spare_fd_ >= 0;
+    if (nobody_waiting) return Refusal::nobody_waiting;
+    return fd >= 0 && spare_fd_ >= 0 ? Refusal::refused : Refusal::not_refused;
 }
 
 void Listener::pause() {

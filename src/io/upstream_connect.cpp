@@ -125,6 +125,7 @@ void Connection::connect_tcp(const sockaddr* address) {
     uv_tcp_nodelay(&upstream_.uv.tcp, 1);
     const int rc = uv_tcp_connect(&connect_requests_->connect, &upstream_.uv.tcp, address, &Connection::connect_cb);
     if (rc != 0) {
+        ++proxy_.connection_callbacks().counts().connect_failed_at_once;
         on_address_failed(rc);
         return;
     }
@@ -161,6 +162,7 @@ void Connection::connect_cb(uv_connect_t* req, int status) {
     EntryGuard guard(*self);
     --self->pending_requests_;
     self->on_connected(status);
+    self->proxy_.connection_callbacks().ran(*self, ConnectionCallback::connect);
 }
 
 // A failed address's handle has closed: its memory may be initialized again
@@ -170,6 +172,7 @@ void Connection::retry_close_cb(uv_handle_t* handle) {
     EntryGuard guard(*self);
     --self->open_handles_;
     self->upstream_.initialized = false;
+    self->proxy_.connection_callbacks().ran(*self, ConnectionCallback::close);
     if (self->upstream_.closed) return;  // the guard finishes the connection
     self->connect_next_address();
 }

@@ -34,11 +34,16 @@ public:
     // Stops accepting and closes the listening socket; new clients are refused by the kernel.
     void close();
     [[nodiscard]] bool listening() const { return started_ && !closed_; }
+    // The bound TCP port (a --listen port 0 gets one from the kernel), or 0.
+    [[nodiscard]] int local_port() const;
 
 private:
     static void poll_cb(uv_poll_t* poll, int status, int events);
     void on_readable();
-    bool refuse_one_waiting();
+    // refused: a waiting client got the ERR and the spare is back; not_refused:
+    // no spare, or it could not be taken back (accepting pauses).
+    enum class Refusal { refused, nobody_waiting, not_refused };
+    Refusal refuse_one_waiting();
     void pause();
     void open_spare();
 

@@ -20,6 +20,7 @@
 #include "tether/config/config.hpp"
 #include "tether/io/admin_server.hpp"
 #include "tether/io/connection.hpp"
+#include "tether/io/connection_callbacks.hpp"
 #include "tether/io/listener.hpp"
 #include "tether/ledger/rejection_log_limiter.hpp"
 #include "tether/ledger/session_ledger.hpp"
@@ -62,6 +63,10 @@ public:
     void on_connection_finished(Connection* connection);
     // A waiting connection's wait ended on its side (it closed, was closed).
     void leave_queue(Connection& connection);
+    // Counts of every Connection's libuv callbacks, and the tests' hook into them.
+    ConnectionCallbacks& connection_callbacks() { return connection_callbacks_; }
+    // The client listener's bound TCP port (what --listen HOST:0 got), or 0.
+    [[nodiscard]] int listen_port() const { return listener_.local_port(); }
 
     // admin::ProxyView
     std::string metrics_text() override;
@@ -102,6 +107,7 @@ private:
     uv_timer_t ticker_{};
     bool ticker_started_ = false;
     AdminServer admin_;
+    ConnectionCallbacks connection_callbacks_;
 
     std::unordered_map<std::uint64_t, Connection*> connections_;
     std::uint64_t next_id_ = 1;
