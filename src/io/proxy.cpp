@@ -9,7 +9,6 @@
 #include <tuple>
 #include <cassert>
 
-#include "tether/io/keepalive.hpp"
 #include "tether/util/log.hpp"
 
 namespace tether::io {
@@ -85,8 +84,11 @@ uv_buf_t Proxy::read_buffer() { return uv_buf_init(read_buffer_->data(), static_
 bool Proxy::start() {
     const auto& listen = config_.listen;
     listening_ = true;
+    AcceptedSocketOptions accepted;
+    accepted.keepalive = config_.client_keepalive;
     int rc = listener_.start(
-        listen, [this](int fd) { on_accept(fd); }, [this](int error, bool refused) { on_accept_error(error, refused); });
+        listen, accepted, [this](int fd) { on_accept(fd); },
+        [this](int error, bool refused) { on_accept_error(error, refused); });
     if (rc != 0) {
         log::error("listen_failed", {{"listen", listen.text}, {"error", uv_strerror(rc)}});
         return false;
@@ -134,8 +136,7 @@ void Proxy::on_accept(int fd) {
     }
     std::uint16_t port = 0;
     if (config_.listen.kind == config::Address::Kind::tcp) {
-        uv_tcp_nodelay(&client.uv.tcp, 1);
-        enable_keepalive(&client.uv.tcp, config_.client_keepalive);
+        // TCP_NODELAY and keepalive came with the socket from the listener.
         std::tie(peer, port) = peer_address(&client.uv.tcp);
     }
     connection->set_peer_port(port);
