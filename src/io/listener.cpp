@@ -92,9 +92,11 @@ void Listener::poll_cb(uv_poll_t* poll, int status, int) {
 
 void Listener::on_readable() {
     for (int i = 0; i < accepts_per_wakeup && !closed_ && !paused_; ++i) {
-        const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        sockaddr_storage peer{};
+        socklen_t peer_length = sizeof peer;
+        const int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &peer_length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            on_accepted_(fd);
+            on_accepted_(fd, peer);
             continue;
         }
         const int error = errno;

@@ -30,19 +30,18 @@ std::string fmt_seconds(double s) {
     return buf;
 }
 
-// The client's IP (the `addr` label) and its port (to tell sessions apart in /connections).
-std::pair<std::string, std::uint16_t> peer_address(uv_tcp_t* tcp) {
-    sockaddr_storage storage{};
-    int length = sizeof storage;
-    if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return {"unknown", 0};
+// The client's IP (the `addr` label) and its port (to tell sessions apart in
+// /connections), from the address accept() gave.
+std::pair<std::string, std::uint16_t> peer_text(const sockaddr_storage& storage) {
+    if (storage.ss_family != AF_INET && storage.ss_family != AF_INET6) return {"unknown", 0};
     char text[INET6_ADDRSTRLEN] = {};
     std::uint16_t port = 0;
     if (storage.ss_family == AF_INET) {
-        auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);
         uv_ip4_name(in, text, sizeof text);
         port = ntohs(in->sin_port);
     } else {
-        auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
         uv_ip6_name(in6, text, sizeof text);
         port = ntohs(in6->sin6_port);
     }
@@ -87,7 +86,7 @@ bool Proxy::start() {
     AcceptedSocketOptions accepted;
     accepted.keepalive = config_.client_keepalive;
     int rc = listener_.start(
-        listen, accepted, [this](int fd) { on_accept(fd); },
+        listen, accepted, [this](int fd, const sockaddr_storage& peer) { on_accept(fd, peer); },
         [this](int error, bool refused) { on_accept_error(error, refused); });
     if (rc != 0) {
         log::error("listen_failed", {{"listen", listen.text}, {"error", uv_strerror(rc)}});
@@ -115,7 +114,7 @@ bool Proxy::start() {
     return true;
 }
 
-void Proxy::on_accept(int fd) {
+void Proxy::on_accept(int fd, const sockaddr_storage& peer_address) {
     auto* connection = new Connection(*this, next_id_++, session_config_);
     Socket& client = connection->client_socket();
     std::string peer = "unix";
@@ -137,7 +136,7 @@ void Proxy::on_accept(int fd) {
     std::uint16_t port = 0;
     if (config_.listen.kind == config::Address::Kind::tcp) {
         // TCP_NODELAY and keepalive came with the socket from the listener.
-        std::tie(peer, port) = peer_address(&client.uv.tcp);
+        std::tie(peer, port) = peer_text(peer_address);
     }
     connection->set_peer_port(port);
     connections_.emplace(connection->id(), connection);

@@ -64,3 +64,5 @@ def test_a_tcp_client_connection_costs_only_the_socket_options_of_its_server_soc
     # TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT). The client socket inherits them from the
     # listener (test_socket_options.py reads them off both sockets).
     assert per_connection.get("setsockopt", 0) == 6, per_connection
+    # The client's address came with accept4().
+    assert per_connection.get("getpeername", 0) == 0, per_connection

@@ -27,7 +27,9 @@ struct AcceptedSocketOptions {
 class Listener {
 public:
     // A connection was accepted: the callee owns `fd` (non-blocking, close-on-exec).
-    using OnAccepted = std::function<void(int fd)>;
+    // `peer` is its address as accept() gave it (AF_UNIX, unnamed, on a unix
+    // socket), so nobody needs a getpeername() call for it.
+    using OnAccepted = std::function<void(int fd, const sockaddr_storage& peer)>;
     // accept() failed with `uv_error`. For EMFILE/ENFILE, `refused` says whether
     // a waiting connection was answered (with an ERR 1040) and closed through
     // the spare descriptor; when no spare was left, accepting pauses until resume().
