@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <tuple>
 #include <cassert>
 
@@ -24,10 +25,11 @@ double seconds_between(session::Clock::time_point from, session::Clock::time_poi
     return std::chrono::duration<double>(to - from).count();
 }
 
+// "%.3f", without printf's machinery: session_closed is formatted for every connection.
 std::string fmt_seconds(double s) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f", s);
-    return buf;
+    const auto [end, error] = std::to_chars(buf, buf + sizeof buf, s, std::chars_format::fixed, 3);
+    return error == std::errc() ? std::string(buf, end) : std::string("0.000");
 }
 
 // The client's IP (the `addr` label) and its port (to tell sessions apart in
