@@ -32,6 +32,21 @@ std::string fmt_seconds(double s) {
     return error == std::errc() ? std::string(buf, end) : std::string("0.000");
 }
 
+// Dotted quad, as uv_ip4_name writes it but without its snprintf (about 1% of
+// tether's CPU per churned connection).
+std::string ipv4_text(const in_addr& address) {
+    const auto* octet = reinterpret_cast<const unsigned char*>(&address.s_addr);  // network order
+    std::string text;  // at most 15 characters: no allocation
+    for (int i = 0; i < 4; ++i) {
+        if (i > 0) text += '.';
+        const unsigned v = octet[i];
+        if (v >= 100) text += static_cast<char>('0' + v / 100);
+        if (v >= 10) text += static_cast<char>('0' + v / 10 % 10);
+        text += static_cast<char>('0' + v % 10);
+    }
+    return text;
+}
+
 // The client's IP (the `addr` label) and its port (to tell sessions apart in
 // /connections), from the address accept() gave.
 std::pair<std::string, std::uint16_t> peer_text(const sockaddr_storage& storage) {
@@ -40,8 +55,7 @@ std::pair<std::string, std::uint16_t> peer_text(const sockaddr_storage& storage)
     std::uint16_t port = 0;
     if (storage.ss_family == AF_INET) {
         const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);
-        uv_ip4_name(in, text, sizeof text);
-        port = ntohs(in->sin_port);
+        return {ipv4_text(in->sin_addr), ntohs(in->sin_port)};
     } else {
         const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
         uv_ip6_name(in6, text, sizeof text);

@@ -11,14 +11,17 @@ def _row_of(t, conn):
     return row
 
 
-def test_ipv4_client_address_and_port(tether):
+def test_ipv4_client_addresses_and_ports(tether):
     t = tether()
-    conn = t.connect()
-    try:
-        host, port = conn._sock.getsockname()[:2]
-        assert _row_of(t, conn)["peer"] == f"{host}:{port}"
-    finally:
-        conn.close()
+    # All of 127.0.0.0/8 is loopback: source addresses with octets of one, two and three digits and 0.
+    for source in ("127.0.0.1", "127.0.10.255", "127.100.20.3"):
+        conn = t.connect(bind_address=source)
+        try:
+            host, port = conn._sock.getsockname()[:2]
+            assert host == source
+            assert _row_of(t, conn)["peer"] == f"{source}:{port}"
+        finally:
+            conn.close()
 
 
 def test_ipv6_client_address_and_port(tether):
