@@ -18,7 +18,7 @@ namespace tether::io {
 // listening socket: Linux gives each socket accept() returns a copy of the
 // listener's options (TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
 // TCP_KEEPCNT, TCP_USER_TIMEOUT) and arms its keepalive timer, so a client
-// connection costs no setsockopt call at all (it was nine).
+// connection costs no setsockopt call at all (it was eight).
 struct AcceptedSocketOptions {
     bool nodelay = true;
     std::chrono::milliseconds keepalive{0};  // see enable_keepalive(); 0: off
