@@ -103,6 +103,10 @@ DecodeResult<Greeting> decode_greeting(Bytes payload) {
 
 std::vector<std::byte> encode_greeting(const Greeting& g) {
     std::vector<std::byte> out;
+    // One allocation for the whole packet (a greeting is rewritten for every
+    // connection): the fixed fields take 44 bytes at most.
+    out.reserve(64 + g.server_version.size() + scramble_part2_size(g.auth_plugin_data_length) +
+                g.auth_plugin_name.size());
     WireWriter w(out);
     w.u8(g.protocol_version);
     w.nul_string(g.server_version);
@@ -128,13 +132,13 @@ std::vector<std::byte> encode_greeting(const Greeting& g) {
     }
     w.bytes(reserved);
     if (g.capabilities & cap::secure_connection) {
+        // What the greeting carried of the scramble's second part, zero-padded to its length.
         const std::size_t part2_size = scramble_part2_size(g.auth_plugin_data_length);
-        std::vector<std::byte> part2(part2_size);
-        if (g.auth_plugin_data.size() > scramble_part1_size) {
-            const std::size_t have = std::min(part2_size, g.auth_plugin_data.size() - scramble_part1_size);
-            std::copy_n(g.auth_plugin_data.begin() + scramble_part1_size, have, part2.begin());
-        }
-        w.bytes(part2);
+        const std::size_t have = g.auth_plugin_data.size() > scramble_part1_size
+                                     ? std::min(part2_size, g.auth_plugin_data.size() - scramble_part1_size)
+                                     : 0;
+        w.bytes(std::span(g.auth_plugin_data).subspan(std::min(scramble_part1_size, g.auth_plugin_data.size()), have));
+        w.zeros(part2_size - have);
     }
     if (g.capabilities & cap::plugin_auth) {
         if (g.auth_plugin_name_terminated) {

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 
 #include "tether/codec/response.hpp"
+#include "tether/io/keepalive.hpp"
 
 namespace tether::io {
 
@@ -25,7 +27,8 @@ Listener::~Listener() {
     if (spare_fd_ >= 0) ::close(spare_fd_);
 }
 
-int Listener::start(const config::Address& address, OnAccepted on_accepted, OnAcceptError on_error) {
+int Listener::start(const config::Address& address, const AcceptedSocketOptions& options, OnAccepted on_accepted,
+                    OnAcceptError on_error) {
     on_accepted_ = std::move(on_accepted);
     on_error_ = std::move(on_error);
     // Sent instead of a greeting (sequence id 0) to a client refused for want of descriptors.
@@ -55,6 +58,12 @@ int Listener::start(const config::Address& address, OnAccepted on_accepted, OnAc
     }
     uv_os_fd_t fd = -1;
     if (rc == 0) rc = uv_fileno(&socket_.handle, &fd);
+    if (rc == 0 && address.kind == config::Address::Kind::tcp) {
+        // Inherited by every accepted socket (see AcceptedSocketOptions).
+        const int on = options.nodelay ? 1 : 0;
+        if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) rc = -errno;
+        enable_keepalive(fd, options.keepalive);
+    }
     if (rc == 0 && ::listen(fd, backlog) != 0) rc = -errno;
     if (rc != 0) return rc;
     fd_ = fd;
@@ -93,9 +102,11 @@ void Listener::poll_cb(uv_poll_t* poll, int status, int) {
 
 void Listener::on_readable() {
     for (int i = 0; i < accepts_per_wakeup && !closed_ && !paused_; ++i) {
-        const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        sockaddr_storage peer{};
+        socklen_t peer_length = sizeof peer;
+        const int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &peer_length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            on_accepted_(fd);
+            on_accepted_(fd, peer);
             continue;
         }
         const int error = errno;

@@ -5,7 +5,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -21,11 +24,15 @@ namespace {
 
 // Series of one client/user pair.
 struct PairSeries {
-    // The connection gauge and the leak gauges exist while the count is above zero.
-    prometheus::Gauge* connections = nullptr;
-    prometheus::Gauge* leak_suspects = nullptr;
-    prometheus::Gauge* max_idle = nullptr;
-    prometheus::Gauge* idle_in_transaction = nullptr;
+    // The connection gauge and the leak gauges are exported while `open` is
+    // above zero. They are plain numbers here, turned into series at scrape
+    // time (PairGauges): a client that connects per request takes its count
+    // from 0 to 1 and back on every request, and four prometheus-cpp series
+    // added and removed each time (a label map built, hashed, copied and
+    // freed for each) were a fair share of what such a connection cost.
+    double leak_suspects = 0;
+    double max_idle_seconds = 0;
+    double idle_in_transaction = 0;
     std::map<std::string, prometheus::Counter*, std::less<>> rejected;  // by limit
     prometheus::Counter* opened = nullptr;
     prometheus::Counter* auth_failures = nullptr;
@@ -61,6 +68,48 @@ double resident_bytes() {
     return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
+// The families of the per-pair gauges, with their help texts (the exposition is
+// what prometheus-cpp's gauge families gave: HELP, TYPE, a series per pair with
+// open sessions, no family at all while there is none).
+struct PairGauge {
+    const char* name;
+    const char* help;
+    double (*value)(const PairSeries&);
+};
+
+using PairMap = std::map<std::pair<std::string, std::string>, PairSeries>;
+
+constexpr PairGauge client_connections_gauge{
+    "tether_client_connections",
+    "Open client sessions (logged in, tethered to a server connection) by client and user",
+    [](const PairSeries& s) { return s.open; }};
+constexpr std::array<PairGauge, 3> leak_gauges{{
+    {"tether_leak_suspects",
+     "Sessions idle (no command in flight) longer than --leak-idle-threshold, by client and user",
+     [](const PairSeries& s) { return s.leak_suspects; }},
+    {"tether_client_max_idle_seconds", "The longest time any open session of this client and user has been idle",
+     [](const PairSeries& s) { return s.max_idle_seconds; }},
+    {"tether_idle_in_transaction", "Leak suspects holding a transaction open (they hold locks), by client and user",
+     [](const PairSeries& s) { return s.idle_in_transaction; }},
+}};
+
+// One gauge family with a series per pair with open sessions; none when there is none.
+void append_pair_gauge(std::vector<prometheus::MetricFamily>& out, const PairGauge& gauge, const PairMap& pairs) {
+    prometheus::MetricFamily family;
+    for (const auto& [key, s] : pairs) {
+        if (s.open <= 0) continue;
+        prometheus::ClientMetric metric;
+        metric.label = {{"client", key.first}, {"user", key.second}};
+        metric.gauge.value = gauge.value(s);
+        family.metric.push_back(std::move(metric));
+    }
+    if (family.metric.empty()) return;
+    family.name = gauge.name;
+    family.help = gauge.help;
+    family.type = prometheus::MetricType::Gauge;
+    out.push_back(std::move(family));
+}
+
 }  // namespace
 
 struct Metrics::State {
@@ -69,10 +118,6 @@ struct Metrics::State {
           clients(config.max_client_labels),
           users(config.max_client_labels),
           registry(std::make_shared<prometheus::Registry>()),
-          client_connections(prometheus::BuildGauge()
-                                 .Name("tether_client_connections")
-                                 .Help("Open client sessions (logged in, tethered to a server connection) by client and user")
-                                 .Register(*registry)),
           upstream_connections(prometheus::BuildGauge()
                                    .Name("tether_upstream_connections")
                                    .Help("Open connections from tether to the server, in any phase")
@@ -95,18 +140,6 @@ struct Metrics::State {
                             .Name("tether_auth_failures_total")
                             .Help("Logins the server refused, by client and user")
                             .Register(*registry)),
-          leak_suspects(prometheus::BuildGauge()
-                            .Name("tether_leak_suspects")
-                            .Help("Sessions idle (no command in flight) longer than --leak-idle-threshold, by client and user")
-                            .Register(*registry)),
-          max_idle(prometheus::BuildGauge()
-                       .Name("tether_client_max_idle_seconds")
-                       .Help("The longest time any open session of this client and user has been idle")
-                       .Register(*registry)),
-          idle_in_transaction(prometheus::BuildGauge()
-                                  .Name("tether_idle_in_transaction")
-                                  .Help("Leak suspects holding a transaction open (they hold locks), by client and user")
-                                  .Register(*registry)),
           rejected(prometheus::BuildCounter()
                        .Name("tether_rejected_connections_total")
                        .Help("Connections refused by a cap: logins by client, user and limit (total, client, user); "
@@ -187,15 +220,11 @@ struct Metrics::State {
     attribution::LabelBudget clients;
     attribution::LabelBudget users;
     std::shared_ptr<prometheus::Registry> registry;
-    prometheus::Family<prometheus::Gauge>& client_connections;
     prometheus::Gauge& upstream_connections;
     prometheus::Family<prometheus::Counter>& opened;
     prometheus::Family<prometheus::Counter>& closed;
     prometheus::Counter& orphans;
     prometheus::Family<prometheus::Counter>& auth_failures;
-    prometheus::Family<prometheus::Gauge>& leak_suspects;
-    prometheus::Family<prometheus::Gauge>& max_idle;
-    prometheus::Family<prometheus::Gauge>& idle_in_transaction;
     prometheus::Family<prometheus::Counter>& rejected;
     prometheus::Family<prometheus::Counter>& desyncs;
     prometheus::Counter& upstream_refusals;
@@ -210,7 +239,7 @@ struct Metrics::State {
     prometheus::Gauge& rss;
     std::array<prometheus::Counter*, session::all_close_reasons.size()> closed_by_reason{};
     std::array<prometheus::Counter*, session::all_desync_reasons.size()> desyncs_by_reason{};
-    std::map<std::pair<std::string, std::string>, PairSeries> pairs;
+    PairMap pairs;
     std::map<std::string, prometheus::Counter*, std::less<>> rejected_at_accept;  // by limit: a handful
 };
 
@@ -232,34 +261,20 @@ void Metrics::release_labels(const SessionLabels& labels, Clock::time_point now)
 void Metrics::session_opened(const SessionLabels& labels) {
     auto& s = state_->series(labels);
     s.opened->Increment();
-    if (s.connections == nullptr) {
-        const prometheus::Labels l{{"client", labels.client}, {"user", labels.user}};
-        s.connections = &state_->client_connections.Add(l);
-        s.leak_suspects = &state_->leak_suspects.Add(l);
-        s.max_idle = &state_->max_idle.Add(l);
-        s.idle_in_transaction = &state_->idle_in_transaction.Add(l);
-    }
     s.open += 1;
-    s.connections->Set(s.open);
 }
 
 void Metrics::session_ended_open(const SessionLabels& labels) {
     auto it = state_->pairs.find({labels.client, labels.user});
-    if (it == state_->pairs.end() || it->second.connections == nullptr) return;
+    if (it == state_->pairs.end() || it->second.open <= 0) return;
     auto& s = it->second;
     s.open -= 1;
     if (s.open <= 0) {
+        // The series go; when the pair opens again its leak figures start from nothing.
         s.open = 0;
-        state_->client_connections.Remove(s.connections);
-        state_->leak_suspects.Remove(s.leak_suspects);
-        state_->max_idle.Remove(s.max_idle);
-        state_->idle_in_transaction.Remove(s.idle_in_transaction);
-        s.connections = nullptr;
-        s.leak_suspects = nullptr;
-        s.max_idle = nullptr;
-        s.idle_in_transaction = nullptr;
-    } else {
-        s.connections->Set(s.open);
+        s.leak_suspects = 0;
+        s.max_idle_seconds = 0;
+        s.idle_in_transaction = 0;
     }
 }
 
@@ -307,10 +322,10 @@ void Metrics::accept_failed(std::string_view error) {
 void Metrics::set_leak_stats(const SessionLabels& labels, double suspects, double max_idle_seconds,
                              double idle_in_transaction) {
     auto it = state_->pairs.find({labels.client, labels.user});
-    if (it == state_->pairs.end() || it->second.connections == nullptr) return;
-    it->second.leak_suspects->Set(suspects);
-    it->second.max_idle->Set(max_idle_seconds);
-    it->second.idle_in_transaction->Set(idle_in_transaction);
+    if (it == state_->pairs.end() || it->second.open <= 0) return;
+    it->second.leak_suspects = suspects;
+    it->second.max_idle_seconds = max_idle_seconds;
+    it->second.idle_in_transaction = idle_in_transaction;
 }
 
 void Metrics::orphan_closed() { state_->orphans.Increment(); }
@@ -329,7 +344,7 @@ void Metrics::handshake_queue_left() { state_->handshake_queue_length.Decrement(
 void Metrics::sweep(Clock::time_point now) {
     for (auto it = state_->pairs.begin(); it != state_->pairs.end();) {
         auto& s = it->second;
-        if (s.holders == 0 && s.connections == nullptr && now - s.idle_since >= state_->config.series_linger) {
+        if (s.holders == 0 && s.open <= 0 && now - s.idle_since >= state_->config.series_linger) {
             state_->opened.Remove(s.opened);
             if (s.auth_failures != nullptr) state_->auth_failures.Remove(s.auth_failures);
             for (auto& [limit, counter] : s.rejected) state_->rejected.Remove(counter);
@@ -346,7 +361,28 @@ std::string Metrics::render() {
     state_->fds.Set(open_fds());
     state_->max_fds.Set(max_fds());
     state_->rss.Set(resident_bytes());
-    return prometheus::TextSerializer().Serialize(state_->registry->Collect());
+    std::vector<prometheus::MetricFamily> families = state_->registry->Collect();
+    // Where prometheus-cpp put them when they were its families: the registry
+    // lists counters, then gauges, then histograms, each kind in the order
+    // registered; the client gauge came first of the gauges, the leak gauges
+    // after tether_upstream_connections (an unlabelled gauge: always there).
+    std::vector<prometheus::MetricFamily> pair_families;
+    append_pair_gauge(pair_families, client_connections_gauge, state_->pairs);
+    const std::size_t leak_first = pair_families.size();
+    for (const auto& gauge : leak_gauges) append_pair_gauge(pair_families, gauge, state_->pairs);
+    auto upstream = std::find_if(families.begin(), families.end(), [](const prometheus::MetricFamily& f) {
+        return f.name == "tether_upstream_connections";
+    });
+    if (upstream == families.end()) upstream = std::prev(families.end());
+    const auto moved = [&](std::size_t from, std::size_t to) {
+        return std::pair{std::make_move_iterator(pair_families.begin() + static_cast<std::ptrdiff_t>(from)),
+                         std::make_move_iterator(pair_families.begin() + static_cast<std::ptrdiff_t>(to))};
+    };
+    const auto [leak_begin, leak_end] = moved(leak_first, pair_families.size());
+    upstream = families.insert(upstream + 1, leak_begin, leak_end) - 1;
+    const auto [clients_begin, clients_end] = moved(0, leak_first);
+    families.insert(upstream, clients_begin, clients_end);
+    return prometheus::TextSerializer().Serialize(families);
 }
 
 double Metrics::client_connections(const SessionLabels& labels) const {

@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <chrono>
 #include <functional>
 #include <vector>
 
@@ -13,10 +14,22 @@
 
 namespace tether::io {
 
+// TCP options every accepted client socket gets. They are set once, on the
+// listening socket: Linux gives each socket accept() returns a copy of the
+// listener's options (TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
+// TCP_KEEPCNT, TCP_USER_TIMEOUT) and arms its keepalive timer, so a client
+// connection costs no setsockopt call at all (it was eight).
+struct AcceptedSocketOptions {
+    bool nodelay = true;
+    std::chrono::milliseconds keepalive{0};  // see enable_keepalive(); 0: off
+};
+
 class Listener {
 public:
     // A connection was accepted: the callee owns `fd` (non-blocking, close-on-exec).
-    using OnAccepted = std::function<void(int fd)>;
+    // `peer` is its address as accept() gave it (AF_UNIX, unnamed, on a unix
+    // socket), so nobody needs a getpeername() call for it.
+    using OnAccepted = std::function<void(int fd, const sockaddr_storage& peer)>;
     // accept() failed with `uv_error`. For EMFILE/ENFILE, `refused` says whether
     // a waiting connection was answered (with an ERR 1040) and closed through
     // the spare descriptor; when no spare was left, accepting pauses until resume().
@@ -28,7 +41,9 @@ public:
     ~Listener();
 
     // Binds, listens and starts accepting. Returns 0 or a libuv error code.
-    int start(const config::Address& address, OnAccepted on_accepted, OnAcceptError on_error);
+    // `options` apply to TCP listeners only.
+    int start(const config::Address& address, const AcceptedSocketOptions& options, OnAccepted on_accepted,
+              OnAcceptError on_error);
     // Accepting again after a pause (the janitor calls this every tick).
     void resume();
     // Stops accepting and closes the listening socket; new clients are refused by the kernel.

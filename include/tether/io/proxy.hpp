@@ -76,7 +76,7 @@ public:
     bool close_connection(std::uint64_t id) override;
 
 private:
-    void on_accept(int fd);
+    void on_accept(int fd, const sockaddr_storage& peer_address);
     void on_accept_error(int uv_error, bool refused);
     void on_tick();
     void start_probe();

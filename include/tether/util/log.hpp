@@ -17,7 +17,10 @@ std::optional<Format> parse_format(std::string_view name);
 void configure(Level minimum, Format format);
 bool enabled(Level level);
 
-using Field = std::pair<std::string_view, std::string>;
+// A field's value is viewed, not copied: a line below the level costs no
+// copies of the strings it names (a temporary such as std::to_string(id)
+// lives until the call returns, which is as long as the field is used).
+using Field = std::pair<std::string_view, std::string_view>;
 
 // `event` is a stable snake_case name (e.g. "session_closed"); fields follow
 // in the order given.
