@@ -53,7 +53,12 @@ int main(int argc, char** argv) {
     {
         tether::metrics::Metrics metrics({config.max_client_labels,
                                           std::chrono::duration_cast<std::chrono::seconds>(config.series_linger),
-                                          TETHER_VERSION});
+                                          TETHER_VERSION,
+                                          {{"total", static_cast<double>(config.max_connections)},
+                                           {"client", static_cast<double>(config.max_connections_per_client)},
+                                           {"user", static_cast<double>(config.max_connections_per_user)},
+                                           {"handshakes", static_cast<double>(config.max_handshakes)},
+                                           {"handshakes_per_address", static_cast<double>(config.max_handshakes_per_address)}}});
         tether::io::Proxy proxy(&loop, config, metrics);
         Signals signals;
         signals.proxy = &proxy;

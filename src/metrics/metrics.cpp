@@ -159,6 +159,11 @@ struct Metrics::State {
                        .Help("How long client sessions lasted, from accept to close")
                        .Register(*registry)
                        .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 14400, 86400})),
+          connection_limit(prometheus::BuildGauge()
+                               .Name("tether_connection_limit")
+                               .Help("The configured connection caps, by limit (total, client, user: the limits of "
+                                     "tether_rejected_connections_total; handshakes, handshakes_per_address); only caps that are set")
+                               .Register(*registry)),
           build_info(prometheus::BuildGauge()
                          .Name("tether_build_info")
                          .Help("Always 1; the version label says which tether this is")
@@ -193,6 +198,9 @@ struct Metrics::State {
                   .Register(*registry)
                   .Add({})) {
         build_info.Add({{"version", config.version}}).Set(1);
+        for (const auto& [limit, value] : config.connection_limits) {
+            if (value > 0) connection_limit.Add({{"limit", limit}}).Set(value);
+        }
         for (const char* name : {"EMFILE", "ENFILE"}) {  // exported at 0 from the start, for rate() alerts
             accept_errors_by_name.emplace(name, &accept_errors.Add({{"error", name}}));
         }
@@ -229,6 +237,7 @@ struct Metrics::State {
     prometheus::Family<prometheus::Counter>& desyncs;
     prometheus::Counter& upstream_refusals;
     prometheus::Histogram& duration;
+    prometheus::Family<prometheus::Gauge>& connection_limit;
     prometheus::Family<prometheus::Gauge>& build_info;
     prometheus::Gauge& fds;
     prometheus::Gauge& max_fds;

@@ -91,3 +91,15 @@ def test_auth_failure_and_open_counts_are_per_client_and_user(tether):
     assert m.value("tether_auth_failures_total", client="mixed", user="other") == 2
     assert m.value("tether_connections_opened_total", client="mixed", user="dba") == 1
     assert m.sum("tether_connections_opened_total", user="app") == 0
+
+
+def test_the_configured_caps_are_exported_and_unset_ones_are_not(tether):
+    """tether_connection_limit{limit} carries the caps the alerts compare growth against (a client
+    heading for its cap); a cap that is not set (0) has no series, so no alert compares against 0."""
+    t = tether(max_connections="500", max_connections_per_client="40", max_handshakes="16")
+    m = t.metrics()
+    assert m.value("tether_connection_limit", limit="total") == 500
+    assert m.value("tether_connection_limit", limit="client") == 40
+    assert m.value("tether_connection_limit", limit="handshakes") == 16
+    assert not m.has("tether_connection_limit", limit="user")
+    assert not m.has("tether_connection_limit", limit="handshakes_per_address")

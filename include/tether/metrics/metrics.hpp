@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "tether/session/close_reason.hpp"
 #include "tether/session/desync_reason.hpp"
@@ -26,6 +28,10 @@ struct MetricsConfig {
     // so scrapes see their final values before the series go away.
     std::chrono::seconds series_linger{15 * 60};
     std::string version;
+    // The configured caps, exported as tether_connection_limit{limit}: "total",
+    // "client", "user" (the limits of tether_rejected_connections_total),
+    // "handshakes", "handshakes_per_address". Only caps that are set (not 0).
+    std::vector<std::pair<std::string, double>> connection_limits;
 };
 
 // Owns the prometheus-cpp registry (only this layer includes prometheus-cpp).

@@ -35,7 +35,7 @@ std::string not_ready_reason_after_start(const Config& config) {
     REQUIRE(uv_loop_init(&loop) == 0);
     std::string reason;
     {
-        tether::metrics::Metrics metrics({config.max_client_labels, std::chrono::seconds(60), "test"});
+        tether::metrics::Metrics metrics({config.max_client_labels, std::chrono::seconds(60), "test", {}});
         tether::io::Proxy proxy(&loop, config, metrics);
         bool stopped = false;
         proxy.set_on_stopped([&stopped] { stopped = true; });

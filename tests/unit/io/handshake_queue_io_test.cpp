@@ -79,7 +79,7 @@ TEST_CASE("waiters for a handshake slot: one that closes leaves at once; shutdow
     uv_loop_t loop;
     REQUIRE(uv_loop_init(&loop) == 0);
     {
-        tether::metrics::Metrics metrics({config.max_client_labels, std::chrono::seconds(60), "test"});
+        tether::metrics::Metrics metrics({config.max_client_labels, std::chrono::seconds(60), "test", {}});
         tether::io::Proxy proxy(&loop, config, metrics);
         bool stopped = false;
         proxy.set_on_stopped([&stopped] { stopped = true; });

@@ -31,7 +31,7 @@ ProxyUnderTest::ProxyUnderTest(TestLoop& loop, std::vector<std::string> flags)
     log::configure(level != nullptr ? log::parse_level(level).value_or(log::Level::error) : log::Level::error,
                    log::Format::text);
     metrics_ = std::make_unique<metrics::Metrics>(
-        metrics::MetricsConfig{config_->max_client_labels, std::chrono::seconds(60), "test"});
+        metrics::MetricsConfig{config_->max_client_labels, std::chrono::seconds(60), "test", {}});
     proxy_ = std::make_unique<Proxy>(loop_.get(), *config_, *metrics_);
     proxy_->set_on_stopped([this] { stopped_ = true; });
     REQUIRE(proxy_->start());
