@@ -423,7 +423,10 @@ def test_promtool_parses_every_dashboard_query(tmp_path):
 
 def exported_metrics():
     source = (REPO / "src" / "metrics" / "metrics.cpp").read_text()
+    # Families registered with prometheus-cpp (.Name("...")), and the per-client gauges tether
+    # renders itself at scrape time (a table of {"name", "help", ...}).
     names = set(re.findall(r'\.Name\("([a-z_]+)"\)', source))
+    names |= set(re.findall(r'\{\s*"((?:tether|process)_[a-z_]+)",\s*"', source))
     assert "tether_client_connections" in names and "process_open_fds" in names
     histograms = set(re.findall(r'BuildHistogram\(\)\s*\.Name\("([a-z_]+)"\)', source))
     return names | {h + suffix for h in histograms for suffix in ("_bucket", "_sum", "_count")}
