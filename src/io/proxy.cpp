@@ -180,23 +180,28 @@ void Proxy::record_upstream(bool ok, std::string problem) {
     last_upstream_evidence_ = now();
 }
 
-void Proxy::on_session_events(Connection& connection, session::Actions& actions) {
-    using session::SessionEvent;
+void Proxy::on_session_events(Connection& connection, const session::Actions& actions) {
+    for (const session::SessionEvent& event : actions.events) on_session_event(connection, event);
+}
+
+void Proxy::on_session_event(Connection& connection, const session::SessionEvent& event) {
+    using std::holds_alternative;
     const auto& s = connection.session();
     const std::string id = std::to_string(connection.id());
-    if (has(actions.events, SessionEvent::greeting)) record_upstream(true, {});
-    if (has(actions.events, SessionEvent::upstream_refused)) {
+    if (holds_alternative<session::GreetingReceived>(event)) record_upstream(true, {});
+    if (const auto* refused = std::get_if<session::UpstreamRefused>(&event)) {
         metrics_.upstream_refused();
-        record_upstream(false, actions.note);
+        record_upstream(false, refused->detail());
     }
-    if (s.phase() == session::Phase::closed && s.close_reason() == session::CloseReason::upstream_unreachable) {
-        record_upstream(false, actions.note);
+    if (const auto* unreachable = std::get_if<session::UpstreamUnreachable>(&event)) {
+        record_upstream(false, unreachable->detail());
     }
     if (connection.is_probe()) {
-        if (!actions.note.empty()) probe_note_ = actions.note;
+        // What the probe learnt about the upstream; its own client leaving is by design.
+        if (std::string news = session::upstream_detail(event); !news.empty()) probe_note_ = std::move(news);
         return;
     }
-    if (has(actions.events, SessionEvent::login_received) || has(actions.events, SessionEvent::reattributed)) {
+    if (holds_alternative<session::LoginReceived>(event) || holds_alternative<session::ChangeUserAccepted>(event)) {
         const codec::Login& login = *s.login();
         const std::string client = attribution::resolve_client_label(label_rules_, login, connection.peer());
         const std::string user = attribution::clean_label_value(login.user);
@@ -225,7 +230,7 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
                                                {"user", login.user}, {"database", login_database(s)}});
         }
     }
-    if (has(actions.events, SessionEvent::authenticated)) {
+    if (holds_alternative<session::Authenticated>(event)) {
         leave_handshake(connection);
         connection.counted_open_ = true;
         metrics_.session_opened(connection.labels_);
@@ -237,23 +242,20 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
                                      {"peer", connection.peer()},
                                      {"upstream_thread_id", std::to_string(s.upstream_thread_id())}});
     }
-    if (has(actions.events, SessionEvent::auth_failed)) {
+    if (const auto* failed = std::get_if<session::AuthFailed>(&event)) {
         metrics_.auth_failed(connection.labels_);
         log::warn("auth_failed", {{"id", id},
                                   {"client", connection.labels_.client},
                                   {"user", s.login() != nullptr ? s.login()->user : std::string()},
                                   {"peer", connection.peer()},
-                                  {"detail", actions.note}});
-        actions.note.clear();
-    }
-    if (has(actions.events, SessionEvent::desynced)) {
-        metrics_.desynced(s.tracker().desync_category());
-        log::warn("session_desynced", {{"id", id}, {"client", connection.labels_.client}, {"detail", actions.note}});
-        actions.note.clear();
-    }
-    if (!actions.note.empty()) {
+                                  {"detail", failed->detail()}});
+    } else if (const auto* desynced = std::get_if<session::Desynced>(&event)) {
+        metrics_.desynced(desynced->category);
+        log::warn("session_desynced", {{"id", id}, {"client", connection.labels_.client}, {"detail", desynced->detail()}});
+    } else if (const std::string note = session::event_detail(event); !note.empty()) {
+        // Refusals, an upstream unreachable or misbehaving, abandoned handshakes.
         log::info("session_note", {{"id", id}, {"peer", connection.peer()}, {"phase", std::string(session::phase_name(s.phase()))},
-                                   {"detail", actions.note}});
+                                   {"detail", note}});
     }
 }
 
