@@ -7,7 +7,7 @@ namespace tether::session {
 
 void EarlyClientBytes::remember(codec::Bytes chunk) {
     if (overflowed_) return;
-    if (bytes_.size() + chunk.size() > limit_) {
+    if (bytes_.size() + chunk.size() > limit) {
         overflowed_ = true;
         detail::release(bytes_);
         return;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tether/codec/response.hpp"
+#include "tether/session/early_client_bytes.hpp"
 #include "tether/session/events.hpp"
 
 namespace tether::session::detail {
@@ -19,6 +20,7 @@ namespace tether::session::detail {
 inline constexpr std::size_t max_greeting = 64 * 1024;
 inline constexpr std::size_t max_login = 256 * 1024;
 inline constexpr std::size_t max_auth_packet = 1024 * 1024;
+static_assert(max_auth_packet == EarlyClientBytes::limit, "what the client sends during authentication is bounded like the auth packets");
 
 // tether's own error for "no usable server connection", sent instead of a
 // greeting. Not a 2xxx code: those are client-library codes, and libmariadb

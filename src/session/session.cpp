@@ -7,7 +7,7 @@
 namespace tether::session {
 
 Session::Session(const SessionConfig& config, Clock::time_point now)
-    : config_(config), started_at_(now), now_(now), connect_started_(now), early_client_bytes_(detail::max_auth_packet) {}
+    : config_(config), started_at_(now), now_(now), connect_started_(now) {}
 
 Session::~Session() = default;
 

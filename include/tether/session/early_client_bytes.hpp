@@ -11,12 +11,12 @@ namespace tether::session {
 // During authentication the client's bytes go to the server at once: answers
 // in the auth exchange, and possibly commands pipelined behind the login.
 // The command tracker starts at the login's OK, so the commands among them
-// are kept and replayed to it then. Bounded: past `limit` nothing is kept
-// (keeping it would pin that much for the session's life) and the tracker
-// must give up instead.
+// are kept and replayed to it then. Bounded: past `limit` (the largest auth
+// packet tether relays) nothing is kept - keeping it would pin that much for
+// the session's life - and the tracker must give up instead.
 class EarlyClientBytes {
 public:
-    explicit EarlyClientBytes(std::size_t limit) : limit_(limit) {}
+    static constexpr std::size_t limit = 1024 * 1024;
 
     void remember(codec::Bytes chunk);
     // More came than the limit: there is nothing to replay, and the tracker
@@ -31,7 +31,6 @@ public:
     [[nodiscard]] std::size_t capacity() const { return bytes_.capacity(); }
 
 private:
-    std::size_t limit_;
     std::vector<std::byte> bytes_;
     bool overflowed_ = false;
 };
