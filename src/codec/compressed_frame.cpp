@@ -3,14 +3,13 @@
 
 #include <cassert>
 
+#include "tether/codec/wire.hpp"
+
 namespace tether::codec {
 
 namespace {
 
-std::uint32_t u24_at(Bytes input, std::size_t at) {
-    return std::to_integer<std::uint32_t>(input[at]) | (std::to_integer<std::uint32_t>(input[at + 1]) << 8) |
-           (std::to_integer<std::uint32_t>(input[at + 2]) << 16);
-}
+std::uint32_t u24_at(Bytes input, std::size_t at) { return little_endian_u24(input.subspan(at)); }
 
 void put_u24(std::byte* out, std::uint32_t v) {
     out[0] = static_cast<std::byte>(v & 0xFF);

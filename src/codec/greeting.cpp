@@ -22,11 +22,6 @@ std::size_t scramble_part2_size(std::uint8_t auth_plugin_data_length) {
                                      : 0);
 }
 
-std::uint32_t little_endian32(std::span<const std::byte> b) {
-    return std::to_integer<std::uint32_t>(b[0]) | (std::to_integer<std::uint32_t>(b[1]) << 8) |
-           (std::to_integer<std::uint32_t>(b[2]) << 16) | (std::to_integer<std::uint32_t>(b[3]) << 24);
-}
-
 }  // namespace
 
 bool Greeting::is_mariadb() const {
@@ -82,7 +77,7 @@ DecodeResult<Greeting> decode_greeting(Bytes payload) {
     g.auth_plugin_data_length = *auth_data_length;
     std::copy(reserved->begin(), reserved->end(), g.reserved.begin());
     if ((g.capabilities & cap::client_mysql) == 0) {
-        g.capabilities |= static_cast<Capabilities>(little_endian32(reserved->subspan(mariadb_caps_offset))) << 32;
+        g.capabilities |= static_cast<Capabilities>(little_endian_u32(reserved->subspan(mariadb_caps_offset))) << 32;
     }
 
     if (g.capabilities & cap::secure_connection) {

@@ -13,11 +13,6 @@ constexpr std::size_t login_filler_size = 23;
 constexpr std::size_t mariadb_caps_offset = 19;  // within the 23-byte filler
 constexpr std::size_t max_length_prefixed_auth = 0xFF;
 
-std::uint32_t little_endian32(std::span<const std::byte> b) {
-    return std::to_integer<std::uint32_t>(b[0]) | (std::to_integer<std::uint32_t>(b[1]) << 8) |
-           (std::to_integer<std::uint32_t>(b[2]) << 16) | (std::to_integer<std::uint32_t>(b[3]) << 24);
-}
-
 // The capability word decides the layout of everything after it, so a 4.0
 // client (HandshakeResponse320, 2-byte capabilities) is recognisable from the
 // first two bytes alone.
@@ -27,7 +22,7 @@ bool speaks_protocol_41(Bytes payload) {
 
 Capabilities with_mariadb_caps(Capabilities caps, std::span<const std::byte> filler) {
     if (caps & cap::client_mysql) return caps;
-    return caps | (static_cast<Capabilities>(little_endian32(filler.subspan(mariadb_caps_offset))) << 32);
+    return caps | (static_cast<Capabilities>(little_endian_u32(filler.subspan(mariadb_caps_offset))) << 32);
 }
 
 std::optional<std::span<const std::byte>> read_auth_response(WireReader& r, AuthResponseEncoding encoding) {
@@ -128,7 +123,7 @@ const std::string* Login::attribute(std::string_view name) const {
 }
 
 bool is_ssl_request(Bytes payload) {
-    return payload.size() == ssl_request_size && (little_endian32(payload) & cap::ssl) != 0;
+    return payload.size() == ssl_request_size && (little_endian_u32(payload) & cap::ssl) != 0;
 }
 
 DecodeResult<SslRequest> decode_ssl_request(Bytes payload) {

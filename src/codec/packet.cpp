@@ -3,13 +3,14 @@
 
 #include <algorithm>
 
+#include "tether/codec/wire.hpp"
+
 namespace tether::codec {
 
 DecodeResult<PacketHeader> decode_header(Bytes input) {
     if (input.size() < header_size) return DecodeResult<PacketHeader>::more();
     PacketHeader h;
-    h.payload_length = std::to_integer<std::uint32_t>(input[0]) | (std::to_integer<std::uint32_t>(input[1]) << 8) |
-                       (std::to_integer<std::uint32_t>(input[2]) << 16);
+    h.payload_length = little_endian_u24(input);
     h.sequence_id = std::to_integer<std::uint8_t>(input[3]);
     return DecodeResult<PacketHeader>::success(h, header_size);
 }

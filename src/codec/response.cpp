@@ -102,6 +102,8 @@ DecodeResult<ErrPacket> decode_err(Bytes payload) {
     return Result::success(err, payload.size());
 }
 
+bool is_err_packet(Bytes payload) { return !payload.empty() && std::to_integer<std::uint8_t>(payload[0]) == err_header; }
+
 bool is_eof_packet(Bytes payload) {
     return !payload.empty() && std::to_integer<std::uint8_t>(payload[0]) == eof_header &&
            payload.size() < eof_max_size;

@@ -3,18 +3,6 @@
 
 namespace tether::codec {
 
-namespace {
-
-std::uint64_t little_endian(std::span<const std::byte> b) {
-    std::uint64_t v = 0;
-    for (std::size_t i = b.size(); i-- > 0;) {
-        v = (v << 8) | std::to_integer<std::uint64_t>(b[i]);
-    }
-    return v;
-}
-
-}  // namespace
-
 std::optional<std::span<const std::byte>> WireReader::bytes(std::size_t n) {
     if (failed_ || n > data_.size() - pos_) {
         failed_ = true;

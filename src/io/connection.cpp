@@ -116,7 +116,6 @@ void Connection::start_probe() {
     session::Actions actions;
     session_.start(actions);
     session_.on_client_closed(actions);  // nobody is there: finish a refused login on our own
-    actions.note.clear();  // "client went away" is the probe's design, not news about the upstream
     apply(actions, {}, true);
 }
 
@@ -198,7 +197,7 @@ void Connection::apply(session::Actions& actions, codec::Bytes input, bool from_
     if (actions.forward && !input.empty()) write(from_client ? upstream_ : client_, input);
     if (!actions.to_client.empty()) write(client_, actions.to_client);
     if (!actions.to_upstream.empty()) write(upstream_, actions.to_upstream);
-    if (actions.events != session::SessionEvent::none || !actions.note.empty()) handle_events(actions);
+    if (!actions.events.empty()) handle_events(actions);
     if (actions.connect_upstream) connect_upstream();
     if (actions.close_client) {
         client_.drain_on_close = client_.drain_on_close || actions.drain_client;
@@ -211,15 +210,17 @@ void Connection::apply(session::Actions& actions, codec::Bytes input, bool from_
 
 void Connection::handle_events(session::Actions& actions) {
     proxy_.on_session_events(*this, actions);
-    if (has(actions.events, session::SessionEvent::login_received)) {
-        session::Actions next;
-        session_.admit(proxy_.admit(*this), next);
-        apply(next, {}, true);
-    }
-    if (has(actions.events, session::SessionEvent::change_user_accepted)) {
-        session::Actions next;
-        session_.admit_change_user(proxy_.admit(*this), next);  // a change of user is admitted like a login
-        apply(next, {}, false);
+    for (const session::SessionEvent& event : actions.events) {
+        if (std::holds_alternative<session::LoginReceived>(event)) {
+            session::Actions next;
+            session_.admit(proxy_.admit(*this), next);
+            apply(next, {}, true);
+        }
+        if (std::holds_alternative<session::ChangeUserAccepted>(event)) {
+            session::Actions next;
+            session_.admit_change_user(proxy_.admit(*this), next);  // a change of user is admitted like a login
+            apply(next, {}, false);
+        }
     }
 }
 

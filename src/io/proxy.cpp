@@ -206,25 +206,30 @@ void Proxy::record_upstream(bool ok, std::string problem) {
     last_upstream_evidence_ = now();
 }
 
-void Proxy::on_session_events(Connection& connection, session::Actions& actions) {
-    using session::SessionEvent;
+void Proxy::on_session_events(Connection& connection, const session::Actions& actions) {
+    for (const session::SessionEvent& event : actions.events) on_session_event(connection, event);
+}
+
+void Proxy::on_session_event(Connection& connection, const session::SessionEvent& event) {
+    using std::holds_alternative;
     const auto& s = connection.session();
     const std::string id = std::to_string(connection.id());
-    if (has(actions.events, SessionEvent::greeting)) record_upstream(true, {});
-    if (has(actions.events, SessionEvent::upstream_refused)) {
+    if (holds_alternative<session::GreetingReceived>(event)) record_upstream(true, {});
+    if (const auto* refused = std::get_if<session::UpstreamRefused>(&event)) {
         metrics_.upstream_refused();
-        record_upstream(false, actions.note);
+        record_upstream(false, refused->detail());
     }
-    if (s.phase() == session::Phase::closed && s.close_reason() == session::CloseReason::upstream_unreachable) {
-        record_upstream(false, actions.note);
+    if (const auto* unreachable = std::get_if<session::UpstreamUnreachable>(&event)) {
+        record_upstream(false, unreachable->detail());
     }
     if (connection.is_probe()) {
-        if (!actions.note.empty()) probe_note_ = actions.note;
+        // What the probe learnt about the upstream; its own client leaving is by design.
+        if (std::string news = session::upstream_detail(event); !news.empty()) probe_note_ = std::move(news);
         return;
     }
-    if (has(actions.events, SessionEvent::login_received) || has(actions.events, SessionEvent::reattributed)) {
+    if (holds_alternative<session::LoginReceived>(event) || holds_alternative<session::ChangeUserAccepted>(event)) {
         const codec::Login& login = *s.login();
-        if (has(actions.events, SessionEvent::reattributed)) {
+        if (holds_alternative<session::ChangeUserAccepted>(event)) {
             // COM_CHANGE_USER: admit() decides and charges the new identity, like a login.
             ledger_.reattributed(connection.account(), login, connection.peer(), now());
             log::info("session_reattributed", {{"id", id}, {"client", connection.account().client_label()},
@@ -233,7 +238,7 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
             ledger_.login_received(connection.account(), login, connection.peer());
         }
     }
-    if (has(actions.events, SessionEvent::authenticated)) {
+    if (holds_alternative<session::Authenticated>(event)) {
         const bool slot_freed = ledger_.authenticated(connection.account(), gate_address(connection));
         const codec::Login& login = *s.login();
         log::info("session_opened", {{"id", id},
@@ -244,23 +249,20 @@ void Proxy::on_session_events(Connection& connection, session::Actions& actions)
                                      {"upstream_thread_id", std::to_string(s.upstream_thread_id())}});
         if (slot_freed) admit_waiters();  // the slot goes to the oldest waiter that may have it
     }
-    if (has(actions.events, SessionEvent::auth_failed)) {
+    if (const auto* failed = std::get_if<session::AuthFailed>(&event)) {
         ledger_.auth_failed(connection.account());
         log::warn("auth_failed", {{"id", id},
                                   {"client", connection.account().client_label()},
                                   {"user", s.login() != nullptr ? s.login()->user : std::string()},
                                   {"peer", connection.peer()},
-                                  {"detail", actions.note}});
-        actions.note.clear();
-    }
-    if (has(actions.events, SessionEvent::desynced)) {
-        metrics_.desynced(s.tracker().desync_category());
-        log::warn("session_desynced", {{"id", id}, {"client", connection.account().client_label()}, {"detail", actions.note}});
-        actions.note.clear();
-    }
-    if (!actions.note.empty()) {
+                                  {"detail", failed->detail()}});
+    } else if (const auto* desynced = std::get_if<session::Desynced>(&event)) {
+        metrics_.desynced(desynced->category);
+        log::warn("session_desynced", {{"id", id}, {"client", connection.account().client_label()}, {"detail", desynced->detail()}});
+    } else if (const std::string note = session::event_detail(event); !note.empty()) {
+        // Refusals, an upstream unreachable or misbehaving, abandoned handshakes.
         log::info("session_note", {{"id", id}, {"peer", connection.peer()}, {"phase", std::string(session::phase_name(s.phase()))},
-                                   {"detail", actions.note}});
+                                   {"detail", note}});
     }
 }
 

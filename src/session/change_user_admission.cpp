@@ -1,8 +1,7 @@
 // COM_CHANGE_USER admitted like a login: the server's reply to it is relayed
 // packet by packet and its OK held until the owner has decided the new
 // identity against the caps (see Session::admit_change_user).
-#include <string.h>  // explicit_bzero
-
+#include "handshake_common.hpp"
 #include "tether/codec/packet.hpp"
 #include "tether/codec/response.hpp"
 #include "tether/session/session.hpp"
@@ -14,11 +13,7 @@ namespace {
 // A real change-user exchange is a few small packets (an AuthSwitchRequest,
 // an RSA public key at most); more than this from the server is not one.
 constexpr std::size_t max_change_user_packet = 1024 * 1024;
-constexpr std::uint16_t er_handshake_error = 1043;
-
-void erase_front(std::vector<std::byte>& buffer, std::size_t n) {
-    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
-}
+using detail::erase_front;
 
 }  // namespace
 
@@ -34,7 +29,7 @@ void Session::relay_change_user_reply(codec::Bytes chunk, Actions& out) {
             std::vector<std::byte>().swap(upstream_pending_);
             held_change_user_ok_ = 0;
             change_user_admission_due_ = false;
-            out.note = "server sent too much while a COM_CHANGE_USER waited for admission";
+            out.raise(UpstreamProblem{"server sent too much while a COM_CHANGE_USER waited for admission"});
             end_both(CloseReason::upstream_closed, out);
         }
         return;
@@ -76,7 +71,7 @@ void Session::take_change_of_user(Actions& out) {
         // an identity tether cannot name or cap.
         set_reason(CloseReason::handshake_failed);
         change_user_admission_due_ = true;
-        admit_change_user(Admission::refuse(er_handshake_error, "08S01",
+        admit_change_user(Admission::refuse(detail::er_handshake_error, std::string(detail::handshake_sql_state),
                                             "tether: COM_CHANGE_USER packet could not be read; the session is closed"),
                           out);
         return;
@@ -86,8 +81,7 @@ void Session::take_change_of_user(Actions& out) {
     if (changed->attributes.empty() && login_) changed->attributes = std::move(login_->attributes);
     login_ = std::move(*changed);
     change_user_admission_due_ = true;
-    out.raise(SessionEvent::reattributed);
-    out.raise(SessionEvent::change_user_accepted);
+    out.raise(ChangeUserAccepted{});
 }
 
 void Session::admit_change_user(const Admission& admission, Actions& out) {
@@ -106,11 +100,11 @@ void Session::admit_change_user(const Admission& admission, Actions& out) {
     }
     if (held > 0) {
         // In place of the OK: same sequence id, so the client reads it as the answer.
-        const auto seq = std::to_integer<std::uint8_t>(upstream_pending_[3]);
+        const auto seq = codec::decode_header(upstream_pending_).value.sequence_id;
         codec::append_err(out.to_client, seq, admission.error_code, admission.sql_state, admission.message);
     }
     std::vector<std::byte>().swap(upstream_pending_);
-    out.note = admission.message;
+    out.raise(ClientRefused{admission.message});
     // COM_QUIT first when nothing else is in flight: the server counts a clean quit.
     close(CloseReason::rejected, out);
 }

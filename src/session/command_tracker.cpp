@@ -4,6 +4,7 @@
 #include <string.h>  // explicit_bzero
 
 #include "tether/codec/command.hpp"
+#include "tether/codec/prepared_statement.hpp"
 #include "tether/codec/response.hpp"
 #include "tether/codec/wire.hpp"
 
@@ -14,11 +15,6 @@ namespace {
 using codec::Command;
 
 std::uint8_t first_byte(codec::Bytes prefix) { return std::to_integer<std::uint8_t>(prefix[0]); }
-
-std::uint16_t u16_at(codec::Bytes prefix, std::size_t at) {
-    return static_cast<std::uint16_t>(std::to_integer<std::uint16_t>(prefix[at]) |
-                                      (std::to_integer<std::uint16_t>(prefix[at + 1]) << 8));
-}
 
 // Zeroes then frees: a scramble must not linger in freed memory either.
 // explicit_bzero, because a plain fill before a free may be optimized away.
@@ -286,9 +282,10 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
         case Stage::first_response: {
             if (b == codec::ok_header) {
                 if (h.command == static_cast<std::uint8_t>(Command::stmt_prepare)) {
-                    if (prefix.size() < 9) return lose_sync(DesyncReason::server_packet, "short COM_STMT_PREPARE response");
-                    h.columns_left = u16_at(prefix, 5);
-                    h.params_left = u16_at(prefix, 7);
+                    auto prepared = codec::decode_stmt_prepare_ok(prefix);
+                    if (!prepared.ok()) return lose_sync(DesyncReason::server_packet, "short COM_STMT_PREPARE response");
+                    h.columns_left = prepared.value.columns;
+                    h.params_left = prepared.value.params;
                     if (h.params_left > 0) {
                         h.stage = Stage::param_definitions;
                         return;

@@ -5,21 +5,21 @@
 #include "tether/codec/response.hpp"
 #include "tether/session/reserved_login.hpp"
 
+#include "handshake_common.hpp"
+
 namespace tether::session {
 
 namespace {
 
-// The same bounds the relay applies to these packets.
-constexpr std::size_t max_greeting = 64 * 1024;
-constexpr std::size_t max_server_packet = 1024 * 1024;
+using detail::max_greeting;
+// The same bound the relay applies to auth-exchange packets.
+constexpr std::size_t max_server_packet = detail::max_auth_packet;
 // The most tether writes to complete a half-sent client packet. A client that
 // announced more and vanished costs the server one connect error rather than
 // tether megabytes of zeros per connection.
 constexpr std::size_t max_completion = 1024 * 1024;
 
-void erase_front(std::vector<std::byte>& buffer, std::size_t n) {
-    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
-}
+using detail::erase_front;
 
 }  // namespace
 
@@ -76,10 +76,9 @@ HandshakeFinisher::Step HandshakeFinisher::read_greeting() {
     }
     const auto& payload = packet.value.payload;
     // An ERR instead of a greeting (1040, 1129) or garbage: there is no handshake to finish.
-    if (!payload.empty() && std::to_integer<std::uint8_t>(payload[0]) == codec::err_header) {
-        auto err = codec::decode_err(payload);
+    if (codec::is_err_packet(payload)) {
         step.refused = true;
-        if (err.ok()) step.refusal = std::to_string(err.value.code) + " " + std::string(err.value.message);
+        step.refusal = detail::server_error(payload);
         return step;
     }
     auto greeting = codec::decode_greeting(payload);

@@ -4,14 +4,13 @@
 #include <algorithm>
 #include <string_view>
 
+#include "tether/codec/handshake.hpp"
 #include "tether/codec/response.hpp"
 
 namespace tether::session {
 
 namespace {
 
-// caching_sha2_password's "fast authentication succeeded": the OK follows, no answer.
-constexpr std::uint8_t fast_auth_success = 0x03;
 constexpr std::size_t ed25519_signature_size = 64;
 
 // The plugin an AuthSwitchRequest names (0xFE, name, NUL, data).
@@ -19,6 +18,19 @@ std::string_view switch_plugin(const std::vector<std::byte>& payload) {
     std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
     text.remove_prefix(1);
     return text.substr(0, text.find('\0'));
+}
+
+bool is_fast_auth_success(const std::vector<std::byte>& payload) {
+    auto more = codec::decode_auth_more_data(payload);
+    return more.ok() && more.value.is_fast_auth_success();
+}
+
+// The payload length of a header of which only the first `seen` bytes were
+// sent: the ones not sent read as zero.
+std::uint32_t partial_header_length(const std::array<std::byte, codec::header_size>& header, std::uint8_t seen) {
+    std::array<std::byte, codec::header_size> sent{};
+    std::copy_n(header.begin(), std::min<std::size_t>(seen, codec::header_size), sent.begin());
+    return codec::decode_header(sent).value.payload_length;
 }
 
 }  // namespace
@@ -41,8 +53,8 @@ void HandshakeTurn::on_server_packet(const codec::LogicalPacket& packet) {
         waiting_ = Waiting::done;
         return;
     }
-    if (payload.size() == 2 && first == codec::auth_more_data_header &&
-        std::to_integer<std::uint8_t>(payload[1]) == fast_auth_success) {
+    // caching_sha2_password's "fast authentication succeeded": the OK follows, no answer.
+    if (first == codec::auth_more_data_header && is_fast_auth_success(payload)) {
         waiting_ = Waiting::server;
         next_sequence_id_ = after;
         return;
@@ -73,12 +85,13 @@ void HandshakeTurn::on_client_bytes(codec::Bytes bytes) {
             if (payload_left_ == 0) physical_packet_done();
             continue;
         }
-        header_[header_seen_++] = std::to_integer<std::uint8_t>(bytes[0]);
+        header_[header_seen_++] = bytes[0];
         bytes = bytes.subspan(1);
         if (header_seen_ < codec::header_size) continue;
         header_seen_ = 0;
-        payload_length_ = header_[0] | (std::uint32_t{header_[1]} << 8) | (std::uint32_t{header_[2]} << 16);
-        sequence_id_ = header_[3];
+        const codec::PacketHeader header = codec::decode_header(header_).value;
+        payload_length_ = header.payload_length;
+        sequence_id_ = header.sequence_id;
         payload_left_ = payload_length_;
         if (payload_left_ == 0) physical_packet_done();
     }
@@ -102,8 +115,7 @@ bool HandshakeTurn::complete_client_side(std::vector<std::byte>& out, std::size_
     std::vector<std::byte> rest;
     if (header_seen_ > 0) {
         // The length bytes not sent read as zero; the sequence id is the one the server expects.
-        std::uint32_t length = 0;
-        for (std::uint8_t i = 0; i < std::min<std::uint8_t>(header_seen_, 3); ++i) length |= std::uint32_t{header_[i]} << (8 * i);
+        const std::uint32_t length = partial_header_length(header_, header_seen_);
         const std::size_t header_rest = codec::header_size - header_seen_;
         if (header_rest + length > max_bytes) return false;
         rest.resize(header_rest - 1, std::byte{0});

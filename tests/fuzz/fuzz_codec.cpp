@@ -20,6 +20,7 @@
 #include "tether/codec/handshake.hpp"
 #include "tether/codec/packet.hpp"
 #include "tether/codec/packet_scanner.hpp"
+#include "tether/codec/prepared_statement.hpp"
 #include "tether/codec/response.hpp"
 #include "tether/codec/wire.hpp"
 #include "tether/session/greeting_rewrite.hpp"
@@ -45,7 +46,8 @@ enum Selector : std::uint8_t {
     err_packet = 9,    // an ERR payload
     eof_packet = 10,   // an EOF payload
     wire = 11,         // 1 length byte, that many reader operations, then the data they read
-    selector_count = 12,
+    stmt_prepare_ok = 12,  // a COM_STMT_PREPARE_OK payload (or the first bytes of one)
+    selector_count = 13,
 };
 
 // A view lies inside the payload it was decoded from (decoders hand out views, never copies).
@@ -349,6 +351,25 @@ void fuzz_auth_more(Bytes input) {
     FUZZ_CHECK(same_bytes(decoded.value.data, Bytes(payload).subspan(1)));
 }
 
+void fuzz_stmt_prepare_ok(Bytes input) {
+    const auto payload = exact_copy(input);
+    auto decoded = decode_stmt_prepare_ok(payload);
+    FUZZ_CHECK(!decoded.need_more());
+    if (!decoded.ok()) {
+        FUZZ_CHECK(!decoded.error.empty());
+        return;
+    }
+    FUZZ_CHECK(payload.size() >= stmt_prepare_ok_min_size && std::to_integer<std::uint8_t>(payload[0]) == ok_header);
+    FUZZ_CHECK(decoded.consumed <= payload.size());
+    FUZZ_CHECK(decoded.value.warnings.has_value() == (payload.size() >= stmt_prepare_ok_with_warnings_size));
+    // The same fields as a plain reader finds them.
+    WireReader r(payload);
+    r.skip(1);
+    FUZZ_CHECK(r.u32() == decoded.value.statement_id);
+    FUZZ_CHECK(r.u16() == decoded.value.columns);
+    FUZZ_CHECK(r.u16() == decoded.value.params);
+}
+
 // ---- OK, ERR, EOF -----------------------------------------------------------
 
 void fuzz_ok(Bytes input) {
@@ -494,6 +515,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case err_packet: fuzz_err(input); break;
         case eof_packet: fuzz_eof(input); break;
         case wire: fuzz_wire(input); break;
+        case stmt_prepare_ok: fuzz_stmt_prepare_ok(input); break;
         default: break;
     }
     return 0;

@@ -36,7 +36,6 @@ namespace {
 
 using namespace tether;
 using session::Phase;
-using session::SessionEvent;
 using tether::fuzz::InputReader;
 
 enum Op : std::uint8_t {
@@ -280,12 +279,23 @@ private:
         if (reason_) FUZZ_CHECK(reason == reason_);
         reason_ = reason;
 
-        if (has(out.events, SessionEvent::login_received)) {
+        // Every phase change goes through the table (release builds do not assert).
+        FUZZ_CHECK(!session_.refused_transition());
+        FUZZ_CHECK(out.events.size() <= session::EventList::capacity);
+        for (const session::SessionEvent& e : out.events) {
+            // Each event carries its own words; the ones that report a problem say something.
+            if (!std::holds_alternative<session::GreetingReceived>(e) && !std::holds_alternative<session::LoginReceived>(e) &&
+                !std::holds_alternative<session::Authenticated>(e) && !std::holds_alternative<session::ChangeUserAccepted>(e)) {
+                FUZZ_CHECK(!session::event_detail(e).empty());
+            }
+        }
+
+        if (out.events.contains<session::LoginReceived>()) {
             FUZZ_CHECK(!login_received_);
             login_received_ = true;
             FUZZ_CHECK(phase == Phase::awaiting_admission && session_.login() != nullptr);
         }
-        if (has(out.events, SessionEvent::authenticated)) {
+        if (out.events.contains<session::Authenticated>()) {
             FUZZ_CHECK(!authenticated_);
             authenticated_ = true;
         }

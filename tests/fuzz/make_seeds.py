@@ -20,7 +20,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "mysql"
 CAPTURES = ROOT / "tests" / "captures"
 
 # fuzz_codec.cpp's selectors.
-FRAMING, SCANNER, GREETING, LOGIN, SSL_REQUEST, CHANGE_USER, AUTH_SWITCH, AUTH_MORE, OK, ERR, EOF, WIRE = range(12)
+FRAMING, SCANNER, GREETING, LOGIN, SSL_REQUEST, CHANGE_USER, AUTH_SWITCH, AUTH_MORE, OK, ERR, EOF, WIRE, STMT_PREPARE_OK = range(13)
 # fuzz_session.cpp's ops.
 (CLIENT_BYTES, UPSTREAM_BYTES, TICK, CLIENT_CLOSED, UPSTREAM_CLOSED, UPSTREAM_CONNECTED, CONNECT_FAILED,
  ADMIT_ALLOW, ADMIT_REFUSE, CLOSE_SESSION, FLOOD) = range(11)
@@ -28,7 +28,7 @@ FRAMING, SCANNER, GREETING, LOGIN, SSL_REQUEST, CHANGE_USER, AUTH_SWITCH, AUTH_M
 # Capabilities for the decoders that take the session's (a libmariadb client's).
 DEFAULT_CAPS = 0x01AAA20D | 0x00800000  # PROTOCOL_41, SECURE_CONNECTION, PLUGIN_AUTH, SESSION_TRACK, ...
 
-SERVER_KINDS = {"greeting", "ok", "err", "authswitch", "authmoredata"}
+SERVER_KINDS = {"greeting", "ok", "err", "authswitch", "authmoredata", "stmtprepareok"}
 
 
 def packets(stream):
@@ -130,6 +130,8 @@ def main():
                 codec.add(bytes([AUTH_SWITCH]) + payload)
             elif kind == "authmoredata":
                 codec.add(bytes([AUTH_MORE]) + payload)
+            elif kind == "stmtprepareok":
+                codec.add(bytes([STMT_PREPARE_OK]) + payload)
             elif kind == "ok":
                 codec.add(bytes([OK]) + caps4(caps) + payload)
                 server_replies.append(raw)

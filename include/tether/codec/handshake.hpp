@@ -114,8 +114,18 @@ DecodeResult<AuthSwitchRequest> decode_auth_switch(Bytes payload);
 
 // 0x01 + data: caching_sha2_password's fast-auth result (0x03), request for full
 // auth (0x04), or the server's RSA public key.
+inline constexpr std::uint8_t caching_sha2_fast_auth_success = 0x03;
+inline constexpr std::uint8_t caching_sha2_perform_full_auth = 0x04;
 struct AuthMoreData {
     std::vector<std::byte> data;
+    // "Fast authentication succeeded": the server's OK follows, the client answers nothing.
+    [[nodiscard]] bool is_fast_auth_success() const {
+        return data.size() == 1 && std::to_integer<std::uint8_t>(data[0]) == caching_sha2_fast_auth_success;
+    }
+    // The client must send its password (over TLS, or RSA-encrypted with the server's key).
+    [[nodiscard]] bool is_full_auth_request() const {
+        return data.size() == 1 && std::to_integer<std::uint8_t>(data[0]) == caching_sha2_perform_full_auth;
+    }
 };
 DecodeResult<AuthMoreData> decode_auth_more_data(Bytes payload);
 

@@ -55,6 +55,8 @@ struct ErrPacket {
     [[nodiscard]] bool is_progress_report() const { return code == 0xFFFF; }
 };
 DecodeResult<ErrPacket> decode_err(Bytes payload);
+// Headed 0xFF: an ERR (or a MariaDB progress report), whether or not the rest decodes.
+[[nodiscard]] bool is_err_packet(Bytes payload);
 
 struct EofPacket {
     std::uint16_t warnings = 0;

@@ -68,6 +68,22 @@ private:
     std::vector<std::byte>& out_;
 };
 
+// The protocol's one little-endian integer layout, for the readers above and
+// for the few fixed-offset fields read without a WireReader (a packet
+// header on the relay's hot path, the capability words of a greeting or a
+// login). Unchecked: `b` holds exactly the integer's bytes (at most 8).
+constexpr std::uint64_t little_endian(std::span<const std::byte> b) {
+    std::uint64_t v = 0;
+    for (std::size_t i = b.size(); i-- > 0;) v = (v << 8) | std::to_integer<std::uint64_t>(b[i]);
+    return v;
+}
+constexpr std::uint32_t little_endian_u24(std::span<const std::byte> b) {
+    return static_cast<std::uint32_t>(little_endian(b.first(3)));
+}
+constexpr std::uint32_t little_endian_u32(std::span<const std::byte> b) {
+    return static_cast<std::uint32_t>(little_endian(b.first(4)));
+}
+
 inline std::span<const std::byte> as_bytes(std::string_view s) {
     return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }

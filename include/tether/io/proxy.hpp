@@ -55,9 +55,11 @@ public:
     [[nodiscard]] const session::SessionConfig& session_config() const { return session_config_; }
     [[nodiscard]] session::Clock::time_point now() const;
     uv_buf_t read_buffer();
-    void on_session_events(Connection& connection, session::Actions& actions);
-    // The caps' decision on a login (SessionEvent::login_received) and on a
-    // change of user (SessionEvent::change_user_accepted): both are admitted alike.
+    // Each event of a step once, in the order the session raised them.
+    void on_session_events(Connection& connection, const session::Actions& actions);
+    void on_session_event(Connection& connection, const session::SessionEvent& event);
+    // The caps' decision on a login (session::LoginReceived) and on a
+    // change of user (session::ChangeUserAccepted): both are admitted alike.
     session::Admission admit(Connection& connection);
     void on_upstream_connected(Connection& connection);
     void on_connection_finished(Connection* connection);

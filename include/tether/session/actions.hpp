@@ -2,41 +2,15 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
 #include <vector>
 
-#include "tether/session/close_reason.hpp"
+#include "tether/session/event_list.hpp"
+#include "tether/session/events.hpp"
 
 namespace tether::session {
 
-// Events the owner reacts to (attribution, metrics, logs). Bit flags: one call
-// may raise several.
-enum class SessionEvent : std::uint16_t {
-    none = 0,
-    greeting = 1 << 0,         // the server's greeting arrived: upstream reachable, thread id known
-    login_received = 1 << 1,   // the client's login is decoded: call Session::admit
-    authenticated = 1 << 2,    // the server accepted the login: the session is open
-    auth_failed = 1 << 3,      // the server refused the login
-    reattributed = 1 << 4,     // COM_CHANGE_USER succeeded: user/database/attributes changed
-    desynced = 1 << 5,         // the command tracker lost sync: plain relay from now on
-    upstream_refused = 1 << 6, // the server sent an ERR instead of its greeting (e.g. 1040, 1129)
-    // The server accepted a COM_CHANGE_USER (raised with reattributed): call
-    // Session::admit_change_user. Its OK is held from the client until then,
-    // so a change of user is admitted like a login.
-    change_user_accepted = 1 << 7,
-};
-
-constexpr SessionEvent operator|(SessionEvent a, SessionEvent b) {
-    return static_cast<SessionEvent>(static_cast<std::uint16_t>(a) | static_cast<std::uint16_t>(b));
-}
-constexpr bool has(SessionEvent set, SessionEvent e) {
-    return (static_cast<std::uint16_t>(set) & static_cast<std::uint16_t>(e)) != 0;
-}
-
-// Filled by every Session entry point. The owner reuses one Actions object
-// (clear() keeps the vectors' capacity), so the steady state allocates nothing.
+// Filled by every Session entry point; the owner starts each call with an
+// empty one (or clear()s it), so the steady state allocates nothing.
 struct Actions {
     // Forward the input chunk unchanged to the other side (the command-phase
     // fast path: no copy, no parse beyond packet headers).
@@ -53,11 +27,15 @@ struct Actions {
     // socket with unread bytes makes the kernel answer with a reset, and a
     // client still sending (a huge login) then loses the ERR tether wrote.
     bool drain_client = false;
-    SessionEvent events = SessionEvent::none;
-    // A line worth logging about this step (protocol errors, refusals); empty if none.
-    std::string note;
+    // What happened in this step, in the order it happened (events.hpp). The
+    // owner reacts to each once (attribution, metrics, logs); each carries
+    // its own detail, so nothing needs clearing after it is handled.
+    EventList events;
 
-    void raise(SessionEvent e) { events = events | e; }
+    template <class E>
+    void raise(E event) {
+        events.raise(std::move(event));
+    }
     void clear() {
         forward = false;
         to_client.clear();
@@ -66,8 +44,7 @@ struct Actions {
         close_client = false;
         close_upstream = false;
         drain_client = false;
-        events = SessionEvent::none;
-        note.clear();
+        events.clear();
     }
 };
 

@@ -3,11 +3,13 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tether/codec/handshake.hpp"
 #include "tether/session/command_tracker.hpp"  // Clock
+#include "tether/session/events.hpp"            // ServerError
 #include "tether/session/handshake_turn.hpp"
 
 namespace tether::session {
@@ -32,10 +34,10 @@ public:
         bool greeted = false;     // the greeting arrived in this step: see greeting()
         const char* problem = nullptr;  // why the finish could not complete, when it could not
         // No greeting came but an ERR (1040, 1129: the server's words, for
-        // /readyz) or bytes that are not a greeting.
-        // "1040 Too many connections" when refused; empty otherwise.
+        // /readyz; empty when the ERR does not decode) or bytes that are not
+        // a greeting.
         bool refused = false;
-        std::string refusal;
+        std::optional<ServerError> refusal;
         bool bad_greeting = false;
     };
     // Feeds what the server sent (maybe nothing: call it once the server

@@ -67,7 +67,7 @@ private:
     // ahead (pipelining) has answered the server's next request already.
     std::uint8_t unread_client_packets_ = 0;
     // Framing of the client bytes forwarded so far.
-    std::array<std::uint8_t, codec::header_size> header_{};
+    std::array<std::byte, codec::header_size> header_{};
     std::uint8_t header_seen_ = 0;   // bytes of the current header forwarded (0 between packets)
     std::uint8_t sequence_id_ = 0;   // of the current (or last) physical packet
     std::uint32_t payload_length_ = 0;

@@ -15,24 +15,12 @@
 #include "tether/session/command_tracker.hpp"
 #include "tether/session/handshake_turn.hpp"
 #include "tether/session/compressed_command_feed.hpp"
+#include "tether/session/early_client_bytes.hpp"
+#include "tether/session/phase.hpp"
 
 namespace tether::session {
 
 class HandshakeFinisher;
-
-enum class Phase : std::uint8_t {
-    connecting,          // waiting for the upstream connection
-    awaiting_greeting,   // connected; waiting for the server's greeting
-    awaiting_login,      // greeting relayed; waiting for the client's login
-    awaiting_admission,  // login decoded; the owner decides (caps) through admit()
-    authenticating,      // login forwarded; relaying the auth exchange to the server's OK or ERR
-    command,             // logged in; every command followed to the end of its response
-    relaying,            // the tracker lost sync: bytes pass through, no idle decisions
-    finishing_upstream,  // the client is gone before its login completed: tether completes a refused login itself
-    closed,
-};
-
-std::string_view phase_name(Phase phase);
 
 struct SessionConfig {
     // A user name that must not exist on the server. Abandoned handshakes are
@@ -58,8 +46,15 @@ struct Admission {
 };
 
 // Entry points take an Actions to fill (cleared by the caller) and return
-// nothing: everything the owner must do is in the Actions. Time comes in as an
-// argument. Only enter() changes the phase.
+// nothing: everything the owner must do is in the Actions, what happened in
+// its events. Time comes in as an argument. Only enter() changes the phase,
+// and only along the table in phase.hpp.
+//
+// Where each concern lives: session.cpp (the entry points, dispatching on the
+// phase), session_phase.cpp (enter and its table), session_greeting.cpp,
+// session_login.cpp, session_auth.cpp, session_command.cpp,
+// change_user_admission.cpp, session_finish.cpp (driving the
+// HandshakeFinisher), session_close.cpp.
 class Session {
 public:
     Session(const SessionConfig& config, Clock::time_point now);
@@ -86,9 +81,9 @@ public:
     void on_upstream_closed(Actions& out);
     // Called periodically: enforces the connect and handshake timeouts.
     void on_tick(Clock::time_point now, Actions& out);
-    // After SessionEvent::login_received.
+    // After LoginReceived.
     void admit(const Admission& admission, Actions& out);
-    // After SessionEvent::change_user_accepted: the new identity (login())
+    // After ChangeUserAccepted: the new identity (login())
     // against the caps. Allowed: the held OK goes to the client. Refused: the
     // client gets this ERR in its place, the server COM_QUIT, the session ends
     // (rejected). (change_user_admission.cpp)
@@ -120,7 +115,7 @@ public:
         if (const std::string* moved = tracker_.database()) return *moved;
         return login_ && login_->database ? std::string_view(*login_->database) : std::string_view();
     }
-    // The login carried by the last accepted COM_CHANGE_USER (after SessionEvent::reattributed).
+    // The login carried by the last accepted COM_CHANGE_USER (after ChangeUserAccepted).
     void replace_login(codec::Login login) { login_ = std::move(login); }
     [[nodiscard]] bool client_open() const { return client_open_; }
     [[nodiscard]] bool upstream_open() const { return upstream_open_; }
@@ -132,32 +127,49 @@ public:
     [[nodiscard]] std::size_t buffered_bytes() const;
     // The compressed protocol's decoders (null for an uncompressed session).
     [[nodiscard]] const CompressedCommandFeed* compressed() const { return compressed_.get(); }
+    // The first transition enter() refused, if any: a bug. Tests and fuzzers
+    // check it stays empty (release builds do not assert).
+    [[nodiscard]] std::optional<PhaseTransition> refused_transition() const { return refused_transition_; }
 
 private:
     void enter(Phase next);
     void set_reason(CloseReason reason);
+    // session_greeting.cpp
     void relay_greeting(Actions& out);
+    void adopt_greeting(const codec::Greeting& greeting, Actions& out);
+    void refuse_before_greeting(std::string_view why, Actions& out);
+    void raise_unreachable(std::string why, Actions& out);
+    void upstream_connect_failed(std::string_view why, Actions& out);
+    void greeting_timed_out(Actions& out);
+    // session_login.cpp
     void read_login(Actions& out);
+    void buffer_before_login(codec::Bytes chunk, Actions& out);
+    void refuse_client(std::uint8_t sequence_id, std::string message, Actions& out);
+    void fail_handshake(CloseReason reason, Actions& out);
+    // session_auth.cpp
     void relay_auth_exchange(Actions& out);
+    void on_authenticated(const codec::LogicalPacket& ok, Actions& out);
+    void replay_early_client_bytes();
+    // session_finish.cpp
     void finish_upstream(Actions& out);
     void drive_finish(codec::Bytes server_bytes, Actions& out);
+    void finish_lost_upstream(Actions& out);
+    void finish_timed_out(Actions& out);
+    // session_close.cpp
     void close_client_side(Actions& out);
     void close_upstream_side(Actions& out);
     void end_both(CloseReason reason, Actions& out);
     void end_after_client(Actions& out);
-    void fail_handshake(CloseReason reason, std::string note, Actions& out);
-    void refuse_client(std::uint8_t sequence_id, std::string message, Actions& out);
-    void track_after_auth(codec::Bytes rest, Clock::time_point now, Actions& out, bool from_client);
+    // session_command.cpp
     void check_tracker(Actions& out);
-    void relay_change_user_reply(codec::Bytes chunk, Actions& out);
-    void take_change_of_user(Actions& out);
     // The tracker's feed: straight, or through the compressed protocol's decoders.
     void track_client(codec::Bytes chunk, Clock::time_point now);
     void track_server(codec::Bytes chunk);
     [[nodiscard]] bool at_rest() const { return tracker_.idle() && (!compressed_ || compressed_->at_frame_boundary()); }
     void append_com_quit(Actions& out) const;
-    void remember_early_client_bytes(codec::Bytes chunk);
-    void replay_early_client_bytes();
+    // change_user_admission.cpp
+    void relay_change_user_reply(codec::Bytes chunk, Actions& out);
+    void take_change_of_user(Actions& out);
 
     const SessionConfig& config_;
     Phase phase_ = Phase::connecting;
@@ -170,8 +182,7 @@ private:
     // Handshake-phase buffers: only until the command phase starts.
     std::vector<std::byte> client_pending_;
     std::vector<std::byte> upstream_pending_;
-    std::vector<std::byte> early_client_bytes_;  // sent during authentication, replayed to the tracker
-    bool early_client_overflow_ = false;
+    EarlyClientBytes early_client_bytes_;  // sent during authentication, replayed to the tracker
     std::vector<std::byte> login_packet_;  // the client's login as it arrived, forwarded after admission
     std::uint8_t login_sequence_id_ = 1;
     HandshakeTurn turn_;
@@ -191,6 +202,7 @@ private:
     // held until admit_change_user().
     std::size_t held_change_user_ok_ = 0;
     bool change_user_admission_due_ = false;
+    std::optional<PhaseTransition> refused_transition_;
 };
 
 }  // namespace tether::session

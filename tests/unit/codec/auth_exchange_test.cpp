@@ -1,6 +1,8 @@
 // AuthSwitchRequest and AuthMoreData: golden bytes and every truncation.
 #include <doctest/doctest.h>
 
+#include <tuple>
+
 #include "fixture.hpp"
 #include "tether/codec/handshake.hpp"
 #include "tether/codec/wire.hpp"
@@ -69,6 +71,19 @@ TEST_CASE("AuthMoreData: caching_sha2_password fast-auth success and full-auth r
     auto key = decode_auth_more_data(pem);
     REQUIRE(key.ok());
     CHECK(as_text(key.value.data) == "-----BEGIN");
+}
+
+TEST_CASE("AuthMoreData: what caching_sha2_password's one-byte answers mean") {
+    for (const auto& [hex, fast, full] : {std::tuple{"01 03", true, false}, std::tuple{"01 04", false, true},
+                                          std::tuple{"01 02", false, false}, std::tuple{"01", false, false},
+                                          std::tuple{"01 03 03", false, false}, std::tuple{"01 04 00", false, false}}) {
+        CAPTURE(hex);
+        const auto payload = from_hex(hex);
+        auto more = decode_auth_more_data(payload);
+        REQUIRE(more.ok());
+        CHECK(more.value.is_fast_auth_success() == fast);
+        CHECK(more.value.is_full_auth_request() == full);
+    }
 }
 
 TEST_CASE("AuthMoreData refusals") {

@@ -8,6 +8,7 @@
 #include "fixture.hpp"
 #include "tether/codec/command.hpp"
 #include "tether/codec/handshake.hpp"
+#include "tether/codec/prepared_statement.hpp"
 #include "tether/codec/response.hpp"
 #include "tether/codec/wire.hpp"
 
@@ -187,6 +188,15 @@ Decoded decode_kind(const std::string& kind, Bytes payload, Capabilities client_
             f["sqlstate"] = r.value.sql_state.empty() ? std::string(absent) : std::string(r.value.sql_state);
             f["message"] = std::string(r.value.message);
         }
+    } else if (kind == "stmtprepareok") {
+        auto r = decode_stmt_prepare_ok(payload);
+        take(r);
+        if (r.ok()) {
+            f["statement_id"] = std::to_string(r.value.statement_id);
+            f["columns"] = std::to_string(r.value.columns);
+            f["params"] = std::to_string(r.value.params);
+            f["warnings"] = r.value.warnings ? std::to_string(*r.value.warnings) : std::string(absent);
+        }
     } else if (kind == "command") {
         // Commands are relayed, not decoded: the codec names them.
         REQUIRE_FALSE(payload.empty());
@@ -288,9 +298,9 @@ std::vector<std::byte> unwrap_frames(const Fixture& fx, std::map<std::string, st
 
 }  // namespace
 
-TEST_CASE("the fixture directory holds the 34 documented fixtures") {
+TEST_CASE("the fixture directory holds the 35 documented fixtures") {
     const auto names = fixture_names();
-    CHECK(names.size() == 34);
+    CHECK(names.size() == 35);
     for (const auto& name : names) {
         CAPTURE(name);
         const auto fx = load_fixture(name);

@@ -128,3 +128,13 @@ TEST_CASE("writer and reader agree on length-encoded integers at every width bou
         CHECK(r.at_end());
     }
 }
+
+TEST_CASE("the fixed-offset little-endian loads read what WireReader reads") {
+    const auto bytes = from_hex("01 02 03 04 05");
+    CHECK(little_endian_u24(bytes) == 0x030201u);
+    CHECK(little_endian_u32(bytes) == 0x04030201u);
+    CHECK(little_endian(std::span(bytes).first(2)) == 0x0201u);
+    WireReader r(bytes);
+    CHECK(r.u32() == little_endian_u32(bytes));
+    static_assert(little_endian_u24(std::array{std::byte{0xFF}, std::byte{0xFF}, std::byte{0xFF}}) == 0xFFFFFFu);
+}

@@ -46,12 +46,6 @@ std::size_t find_command(const Capture& c, std::uint8_t command, std::string_vie
     return 0;
 }
 
-std::vector<std::string> event_names(const std::vector<SessionEvent>& events) {
-    std::vector<std::string> out;
-    for (auto e : events) out.push_back(std::to_string(static_cast<unsigned>(e)));
-    return out;
-}
-
 void check_same(const Replay& a, const Replay& b) {
     CHECK(a.to_client == b.to_client);
     CHECK(a.to_upstream == b.to_upstream);
@@ -161,9 +155,9 @@ TEST_CASE("captures: every byte passes, greeting rewritten, and the three feedin
             CHECK(ByteVec(r.to_upstream.begin(), r.to_upstream.begin() + static_cast<std::ptrdiff_t>(client_stream.size())) ==
                   client_stream);
             CHECK(r.to_upstream.size() == client_stream.size() + r.upstream_bytes_after_close.size());
-            CHECK(std::count(r.events.begin(), r.events.end(), SessionEvent::greeting) == 1);
-            CHECK(std::count(r.events.begin(), r.events.end(), SessionEvent::login_received) == 1);
-            CHECK(std::count(r.events.begin(), r.events.end(), SessionEvent::desynced) == 0);
+            CHECK(count_events<GreetingReceived>(r.events) == 1);
+            CHECK(count_events<LoginReceived>(r.events) == 1);
+            CHECK(count_events<Desynced>(r.events) == 0);
             CHECK(r.final_phase == Phase::closed);
             CHECK(r.reason.has_value());
             check_same(base, r);
@@ -353,8 +347,8 @@ TEST_CASE("capture: wrong password ends in auth_failed") {
     for (auto feeding : all_feedings) {
         CAPTURE(feeding_name(feeding));
         const Replay r = replay(c, feeding);
-        CHECK(std::count(r.events.begin(), r.events.end(), SessionEvent::auth_failed) == 1);
-        CHECK(std::count(r.events.begin(), r.events.end(), SessionEvent::authenticated) == 0);
+        CHECK(count_events<AuthFailed>(r.events) == 1);
+        CHECK(count_events<Authenticated>(r.events) == 0);
         CHECK_FALSE(r.authenticated);
         CHECK(r.phase_before_close == Phase::closed);
         CHECK(r.reason == CloseReason::auth_failed);

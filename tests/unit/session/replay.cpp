@@ -1,19 +1,15 @@
 // The Session driver and the capture replay (see replay.hpp).
 #include "replay.hpp"
 
-#include <array>
+#include <doctest/doctest.h>
 
 namespace tether::session::test {
 
-namespace {
-
-constexpr std::array<SessionEvent, 8> all_events = {
-    SessionEvent::greeting,      SessionEvent::login_received, SessionEvent::authenticated,
-    SessionEvent::auth_failed,   SessionEvent::reattributed,   SessionEvent::desynced,
-    SessionEvent::upstream_refused, SessionEvent::change_user_accepted,
-};
-
-}  // namespace
+std::vector<std::string_view> event_names(const std::vector<SessionEvent>& events) {
+    std::vector<std::string_view> names;
+    for (const auto& e : events) names.push_back(event_name(e));
+    return names;
+}
 
 const char* feeding_name(Feeding f) {
     switch (f) {
@@ -36,13 +32,6 @@ SessionConfig Driver::default_config() {
 Driver::Driver(SessionConfig config)
     : config_(std::move(config)), t0_(Clock::time_point{} + std::chrono::hours(1000)), now_(t0_), session_(config_, t0_) {}
 
-bool Driver::saw(SessionEvent e) const {
-    for (auto x : events) {
-        if (x == e) return true;
-    }
-    return false;
-}
-
 void Driver::clear_output() {
     to_client.clear();
     to_upstream.clear();
@@ -55,30 +44,33 @@ void Driver::apply(Actions& a, codec::Bytes chunk, bool from_client) {
     if (a.forward) forward_to.insert(forward_to.end(), chunk.begin(), chunk.end());
     to_client.insert(to_client.end(), a.to_client.begin(), a.to_client.end());
     to_upstream.insert(to_upstream.end(), a.to_upstream.begin(), a.to_upstream.end());
-    for (auto e : all_events) {
-        if (has(a.events, e)) events.push_back(e);
+    for (const auto& e : a.events) {
+        events.push_back(e);
+        if (std::string note = event_detail(e); !note.empty()) notes.push_back(std::move(note));
     }
-    if (!a.note.empty()) notes.push_back(a.note);
+    // Every phase change a test drives must be in Session::enter's table.
+    const auto refused = session_.refused_transition();
+    if (refused) FAIL("Session::enter refused " << phase_name(refused->from) << " -> " << phase_name(refused->to));
     client_close_requested = client_close_requested || a.close_client;
     client_drain_requested = client_drain_requested || a.drain_client;
     upstream_close_requested = upstream_close_requested || a.close_upstream;
     connect_requested = connect_requested || a.connect_upstream;
     last = a;
-    if (auto_admit && has(a.events, SessionEvent::login_received)) {
+    if (auto_admit && a.events.contains<LoginReceived>()) {
         Actions b;
         session_.admit(Admission::allow(), b);
         apply(b, {}, false);
         last.to_upstream.insert(last.to_upstream.end(), b.to_upstream.begin(), b.to_upstream.end());
         last.to_client.insert(last.to_client.end(), b.to_client.begin(), b.to_client.end());
-        last.events = last.events | b.events;
+        for (const auto& e : b.events) last.events.push(e);
     }
-    if (auto_admit_change_user && has(a.events, SessionEvent::change_user_accepted)) {
+    if (auto_admit_change_user && a.events.contains<ChangeUserAccepted>()) {
         Actions b;
         session_.admit_change_user(change_user_answer, b);
         apply(b, {}, false);
         last.to_upstream.insert(last.to_upstream.end(), b.to_upstream.begin(), b.to_upstream.end());
         last.to_client.insert(last.to_client.end(), b.to_client.begin(), b.to_client.end());
-        last.events = last.events | b.events;
+        for (const auto& e : b.events) last.events.push(e);
         last.close_client = last.close_client || b.close_client;
         last.close_upstream = last.close_upstream || b.close_upstream;
     }

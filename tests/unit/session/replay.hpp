@@ -17,6 +17,14 @@ using ByteVec = std::vector<std::byte>;
 // The owner's side of a Session: calls the entry points, applies the Actions
 // (the forwarded chunk first, then the session's own bytes) and keeps what
 // each socket would have been sent.
+template <class E>
+std::size_t count_events(const std::vector<SessionEvent>& events) {
+    std::size_t n = 0;
+    for (const auto& e : events) n += std::holds_alternative<E>(e) ? 1 : 0;
+    return n;
+}
+std::vector<std::string_view> event_names(const std::vector<SessionEvent>& events);
+
 class Driver {
 public:
     explicit Driver(SessionConfig config = default_config());
@@ -51,15 +59,26 @@ public:
 
     ByteVec to_client;    // everything the client socket was sent
     ByteVec to_upstream;  // everything the upstream socket was sent
-    std::vector<SessionEvent> events;  // one entry per raised event, in call order then bit order
-    std::vector<std::string> notes;
+    std::vector<SessionEvent> events;  // every raised event, in the order raised
+    std::vector<std::string> notes;    // the detail of each event that has one, in the same order
     bool client_close_requested = false;
     bool client_drain_requested = false;  // the close asked for a drain first (Actions::drain_client)
     bool upstream_close_requested = false;
     bool connect_requested = false;
     Actions last;  // the Actions of the last entry point (an auto-admit merges into it)
 
-    [[nodiscard]] bool saw(SessionEvent e) const;
+    template <class E>
+    [[nodiscard]] bool saw() const {
+        return count_events<E>(events) > 0;
+    }
+    // The first event of type E seen, or nullptr.
+    template <class E>
+    [[nodiscard]] const E* first() const {
+        for (const auto& e : events) {
+            if (const E* found = std::get_if<E>(&e)) return found;
+        }
+        return nullptr;
+    }
     // Clears the recorded output (not the session).
     void clear_output();
 

@@ -28,7 +28,7 @@ TEST_CASE("session: the command phase forwards chunks in place and writes nothin
     CHECK(d.last.forward);
     CHECK(d.last.to_client.empty());
     CHECK(d.last.to_upstream.empty());
-    CHECK(d.last.events == SessionEvent::none);
+    CHECK(d.last.events.empty());
     CHECK(d.to_upstream == query);
     CHECK(d.session().command_in_flight());
     const ByteVec response = Stream(1).text_result({"1"}, {{"1"}}, false, status::autocommit).bytes();
@@ -86,7 +86,7 @@ TEST_CASE("session: an unknown command: desynced, plain relay, no idle decisions
     log_in(d);
     const ByteVec unknown = com_simple(0x40);
     d.client(unknown);
-    CHECK(d.saw(SessionEvent::desynced));
+    CHECK(d.saw<Desynced>());
     CHECK(d.last.forward);  // the chunk still goes through
     CHECK(d.to_upstream == unknown);
     CHECK(d.session().phase() == Phase::relaying);
@@ -102,7 +102,7 @@ TEST_CASE("session: an unknown command: desynced, plain relay, no idle decisions
     CHECK(d.to_client == reply);
     d.client(com_query("SELECT 1"));
     CHECK(d.last.forward);
-    CHECK_FALSE(d.saw(SessionEvent::desynced));
+    CHECK_FALSE(d.saw<Desynced>());
     CHECK(d.session().phase() == Phase::relaying);
     SUBCASE("tether's close sends no COM_QUIT: it cannot know the connection is idle") {
         d.clear_output();
@@ -143,10 +143,10 @@ TEST_CASE("session: COM_CHANGE_USER re-attributes the session") {
         sw.resize(sw.size() + 20, std::byte{0x2A});
         sw.push_back(std::byte{0});
         d.upstream(frame(1, sw));
-        CHECK_FALSE(d.saw(SessionEvent::reattributed));
+        CHECK_FALSE(d.saw<ChangeUserAccepted>());
         d.client(frame(2, ByteVec(20, std::byte{0x44})));
         d.upstream(Stream(3).ok(status::autocommit).bytes());
-        CHECK(d.saw(SessionEvent::reattributed));
+        CHECK(d.saw<ChangeUserAccepted>());
         CHECK_FALSE(d.session().command_in_flight());
         CHECK(d.session().phase() == Phase::command);
         REQUIRE(d.session().login() != nullptr);
@@ -158,7 +158,7 @@ TEST_CASE("session: COM_CHANGE_USER re-attributes the session") {
         d.clear_output();
         d.client(com_simple(0x0E));
         d.upstream(Stream(1).ok(status::autocommit).bytes());
-        CHECK_FALSE(d.saw(SessionEvent::reattributed));
+        CHECK_FALSE(d.saw<ChangeUserAccepted>());
     }
 }
 
@@ -167,7 +167,7 @@ TEST_CASE("session: COM_CHANGE_USER without attributes keeps the login's (mysql2
     log_in(d);  // program_name=billing
     d.client(com_change_user("other", "tether_test", "mysql_native_password", {}));
     d.upstream(Stream(1).ok(status::autocommit).bytes());
-    REQUIRE(d.saw(SessionEvent::reattributed));
+    REQUIRE(d.saw<ChangeUserAccepted>());
     CHECK(d.session().login()->user == "other");
     REQUIRE(d.session().login()->attribute("program_name") != nullptr);
     CHECK(*d.session().login()->attribute("program_name") == "billing");
@@ -184,7 +184,7 @@ TEST_CASE("session: an accepted COM_CHANGE_USER keeps no auth response") {
     REQUIRE(d.session().login()->auth_response.empty());
     d.client(com_change_user("other", "tether_test", "mysql_native_password", {}));
     d.upstream(Stream(1).ok(status::autocommit).bytes());
-    REQUIRE(d.saw(SessionEvent::reattributed));
+    REQUIRE(d.saw<ChangeUserAccepted>());
     REQUIRE(d.session().login()->user == "other");
     CHECK(d.session().login()->auth_response.empty());
 }
@@ -194,7 +194,7 @@ TEST_CASE("session: a refused COM_CHANGE_USER keeps the login") {
     log_in(d);
     d.client(com_change_user("intruder", "", "mysql_native_password", {}));
     d.upstream(Stream(1).err(1045, "28000", "Access denied for user 'intruder'").bytes());
-    CHECK_FALSE(d.saw(SessionEvent::reattributed));
+    CHECK_FALSE(d.saw<ChangeUserAccepted>());
     CHECK(d.session().login()->user == "app");
     CHECK(d.session().phase() == Phase::command);
     CHECK_FALSE(d.session().command_in_flight());
@@ -329,9 +329,9 @@ TEST_CASE("session: a command pipelined behind the login is followed") {
     const ByteVec pong = Stream(1).ok(status::autocommit).bytes();
     answers.insert(answers.end(), pong.begin(), pong.end());
     d.upstream(answers);
-    CHECK(d.saw(SessionEvent::authenticated));
+    CHECK(d.saw<Authenticated>());
     CHECK(d.to_client.size() >= answers.size());
-    CHECK_FALSE(d.saw(SessionEvent::desynced));
+    CHECK_FALSE(d.saw<Desynced>());
     CHECK(d.session().phase() == Phase::command);
     CHECK_FALSE(d.session().command_in_flight());
 }
@@ -347,7 +347,7 @@ TEST_CASE("session: a command sent during the auth exchange is followed") {
     REQUIRE(d.session().phase() == Phase::command);
     CHECK(d.session().command_in_flight());
     d.upstream(Stream(1).text_result({"1"}, {{"1"}}, false, status::autocommit).bytes());  // modern_caps has no DEPRECATE_EOF
-    CHECK_FALSE(d.saw(SessionEvent::desynced));
+    CHECK_FALSE(d.saw<Desynced>());
     CHECK(d.session().phase() == Phase::command);
     CHECK_FALSE(d.session().command_in_flight());
 }
@@ -386,7 +386,7 @@ TEST_CASE("session: an admitted COM_CHANGE_USER relays the server's bytes unchan
         }
         reply.insert(reply.end(), ok.begin(), ok.end());
         CHECK(d.to_client == reply);
-        CHECK(d.saw(SessionEvent::change_user_accepted));
+        CHECK(d.saw<ChangeUserAccepted>());
         CHECK(d.session().login()->user == "other");
         CHECK(d.session().phase() == Phase::command);
         // the next command is relayed in place again
@@ -406,7 +406,7 @@ TEST_CASE("session: a COM_CHANGE_USER over a cap gets the ERR in place of the se
     d.client(com_change_user("other", "tether_test", "mysql_native_password", {}));
     d.clear_output();
     d.upstream(Stream(1).ok(status::autocommit).bytes());
-    CHECK(d.saw(SessionEvent::change_user_accepted));
+    CHECK(d.saw<ChangeUserAccepted>());
     const ErrSeen err = single_err(d.to_client);
     CHECK(err.sequence_id == 1);  // the OK's
     CHECK(err.code == 1203);
@@ -440,7 +440,7 @@ TEST_CASE("session: a server that keeps sending while a COM_CHANGE_USER waits fo
     d.auto_admit_change_user = false;
     d.client(com_change_user("other", "tether_test", "mysql_native_password", {}));
     d.upstream(Stream(1).ok(status::autocommit).bytes());
-    REQUIRE(d.saw(SessionEvent::change_user_accepted));
+    REQUIRE(d.saw<ChangeUserAccepted>());
     const ByteVec flood(256 * 1024, std::byte{0x41});
     for (int i = 0; i < 16 && d.session().phase() != Phase::closed; ++i) {
         d.upstream(flood);

@@ -97,7 +97,7 @@ TEST_CASE("compressed session: zlib frames pass unchanged and their packets are 
 
         CHECK(d.to_upstream == to_server);  // every frame exactly as it came
         CHECK(d.to_client == to_client);
-        CHECK_FALSE(d.saw(SessionEvent::desynced));
+        CHECK_FALSE(d.saw<Desynced>());
         CHECK(d.session().phase() == Phase::command);
         CHECK(d.session().tracker().commands() == 4);
         // Between commands the session holds no inflater.
@@ -170,7 +170,7 @@ TEST_CASE("compressed session: a frame that does not decode desyncs the session 
     d.upstream(bad);
     CHECK(d.last.forward);  // passed on all the same: the peer decides what it makes of it
     CHECK(d.to_client == bad);
-    CHECK(d.saw(SessionEvent::desynced));
+    CHECK(d.saw<Desynced>());
     CHECK(d.session().phase() == Phase::relaying);
     CHECK_FALSE(d.client_close_requested);
     CHECK_FALSE(d.upstream_close_requested);
@@ -200,7 +200,7 @@ TEST_CASE("compressed session: a command pipelined behind the login is followed 
     CHECK(d.session().command_in_flight());
     d.upstream(zlib(1, Stream(1).text_result({"p"}, {{std::string(100, 'p')}}, false, status::autocommit).bytes()));
     CHECK_FALSE(d.session().command_in_flight());
-    CHECK_FALSE(d.saw(SessionEvent::desynced));
+    CHECK_FALSE(d.saw<Desynced>());
 }
 
 TEST_CASE("compressed session: zstd when the server offers it and the client asks for it alone") {
@@ -212,7 +212,7 @@ TEST_CASE("compressed session: zstd when the server offers it and the client ask
     const ByteVec result = compressed_frames(FrameKind::zstd, big_result(2000, status::autocommit), 64 * 1024, 1);
     for (std::size_t i = 0; i < result.size(); i += 4096) d.upstream(codec::Bytes(result).subspan(i, std::min<std::size_t>(4096, result.size() - i)));
     CHECK_FALSE(d.session().command_in_flight());
-    CHECK_FALSE(d.saw(SessionEvent::desynced));
+    CHECK_FALSE(d.saw<Desynced>());
     CHECK(d.to_client == result);
     CHECK_FALSE(d.session().compressed()->holds_inflater());
 }
@@ -222,7 +222,7 @@ TEST_CASE("compressed session: both algorithms asked for means zlib, as MySQL de
     log_in_compressed(d, cap::compress | cap::zstd_compression, server_caps | cap::zstd_compression);
     d.client(zlib(0, com_query("SELECT '" + std::string(100, 'b') + "'")));
     CHECK(d.session().command_in_flight());
-    CHECK_FALSE(d.saw(SessionEvent::desynced));
+    CHECK_FALSE(d.saw<Desynced>());
 }
 
 }  // namespace tether::session::test

@@ -27,8 +27,8 @@ TEST_CASE("finishing: an ERR 1040 instead of the greeting is a refusal, with the
     REQUIRE(d.session().phase() == Phase::finishing_upstream);
     d.notes.clear();
     d.upstream(fixture);
-    CHECK(d.saw(SessionEvent::upstream_refused));
-    CHECK_FALSE(d.saw(SessionEvent::greeting));
+    CHECK(d.saw<UpstreamRefused>());
+    CHECK_FALSE(d.saw<GreetingReceived>());
     CHECK(noted(d, "upstream refused the connection: 1040"));
     CHECK(d.session().phase() == Phase::closed);
     CHECK(d.to_client.empty());
@@ -41,7 +41,7 @@ TEST_CASE("finishing: garbage instead of the greeting is noted") {
     d.notes.clear();
     d.upstream(Stream(0).packet(ByteVec{std::byte{0x01}, std::byte{0x02}}).bytes());
     CHECK(noted(d, "malformed greeting from upstream"));
-    CHECK_FALSE(d.saw(SessionEvent::upstream_refused));
+    CHECK_FALSE(d.saw<UpstreamRefused>());
 }
 
 TEST_CASE("finishing: no greeting before the deadline is noted with the upstream's name") {

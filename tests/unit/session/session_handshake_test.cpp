@@ -77,7 +77,7 @@ TEST_CASE("session: a full synthetic login, fed whole and one byte at a time") {
             for (std::size_t i = 0; i < b.size(); ++i) d.client(codec::Bytes(b).subspan(i, 1));
         };
         feed_up(greeting);
-        CHECK(d.saw(SessionEvent::greeting));
+        CHECK(d.saw<GreetingReceived>());
         CHECK(d.session().upstream_thread_id() == 4242);
         CHECK(d.session().phase() == Phase::awaiting_login);
         // The client sees the greeting minus TLS, nothing else changed: the
@@ -91,7 +91,7 @@ TEST_CASE("session: a full synthetic login, fed whole and one byte at a time") {
         CHECK(d.to_client[0] == greeting[0]);
         const ByteVec login = login_bytes();
         feed_client(login);
-        CHECK(d.saw(SessionEvent::login_received));
+        CHECK(d.saw<LoginReceived>());
         CHECK(d.to_upstream == login);  // forwarded byte-identical after admission
         REQUIRE(d.session().login() != nullptr);
         CHECK(d.session().login()->user == "app");
@@ -101,7 +101,7 @@ TEST_CASE("session: a full synthetic login, fed whole and one byte at a time") {
         CHECK(d.session().phase() == Phase::authenticating);
         const ByteVec ok = Stream(2).ok(codec::status::autocommit).bytes();
         feed_up(ok);
-        CHECK(d.saw(SessionEvent::authenticated));
+        CHECK(d.saw<Authenticated>());
         CHECK(d.session().phase() == Phase::command);
         CHECK(ByteVec(d.to_client.end() - static_cast<std::ptrdiff_t>(ok.size()), d.to_client.end()) == ok);
         CHECK_FALSE(d.session().command_in_flight());
@@ -119,7 +119,7 @@ TEST_CASE("session: client closes before the greeting: tether finishes the login
     CHECK(d.to_upstream.empty());
     d.upstream(greeting_bytes());
     CHECK(d.to_client.empty());  // nobody to tell
-    CHECK(d.saw(SessionEvent::greeting));
+    CHECK(d.saw<GreetingReceived>());
     check_reserved_login(d.to_upstream, "mysql_native_password");
     CHECK_FALSE(d.upstream_close_requested);
     d.upstream(err_1045(2));
@@ -226,7 +226,7 @@ TEST_CASE("session: SSLRequest: ERR to the client (seq 2), reserved login upstre
     CHECK(err.sql_state == "08S01");
     CHECK(err.message.find("TLS") != std::string::npos);
     CHECK(d.client_close_requested);
-    CHECK_FALSE(d.saw(SessionEvent::login_received));
+    CHECK_FALSE(d.saw<LoginReceived>());
     CHECK(d.session().close_reason() == CloseReason::handshake_failed);
     CHECK(d.session().phase() == Phase::finishing_upstream);
     check_reserved_login(d.to_upstream, "mysql_native_password");
@@ -288,7 +288,7 @@ TEST_CASE("session: garbage instead of a login") {
         CHECK(err.code == 1043);
         CHECK(err.message.find("compression") != std::string::npos);
         CHECK(d.session().close_reason() == CloseReason::handshake_failed);
-        CHECK_FALSE(d.saw(SessionEvent::login_received));
+        CHECK_FALSE(d.saw<LoginReceived>());
     }
     SUBCASE("a login that asks only for zstd from a server that offers only zlib") {
         Driver d;
@@ -299,7 +299,7 @@ TEST_CASE("session: garbage instead of a login") {
         const auto err = single_err(d.to_client);
         CHECK(err.code == 1043);
         CHECK(d.session().close_reason() == CloseReason::handshake_failed);
-        CHECK_FALSE(d.saw(SessionEvent::login_received));
+        CHECK_FALSE(d.saw<LoginReceived>());
     }
 }
 
@@ -370,8 +370,8 @@ TEST_CASE("session: server ERR 1040 instead of a greeting goes to the client unc
             d.upstream(fixture);
         }
         CHECK(d.to_client == fixture);
-        CHECK(d.saw(SessionEvent::upstream_refused));
-        CHECK_FALSE(d.saw(SessionEvent::greeting));
+        CHECK(d.saw<UpstreamRefused>());
+        CHECK_FALSE(d.saw<GreetingReceived>());
         CHECK(d.client_close_requested);
         CHECK(d.upstream_close_requested);
         CHECK(d.session().close_reason() == CloseReason::upstream_closed);
@@ -391,7 +391,7 @@ TEST_CASE("session: admission refused: ERR at the login's sequence id + 1, reser
         d.clear_output();
         const ByteVec login = frame(login_seq, codec::encode_login(test_login(modern_caps, "app", "tether_test", {})));
         d.client(login);
-        REQUIRE(d.saw(SessionEvent::login_received));
+        REQUIRE(d.saw<LoginReceived>());
         CHECK(d.session().phase() == Phase::awaiting_admission);
         CHECK(d.to_upstream.empty());  // nothing goes upstream before the owner decides
         d.admit(Admission::refuse(1203, "42000", "User app already has more than 'max_user_connections' active connections"));
@@ -461,7 +461,7 @@ TEST_CASE("session: an auth switch relayed in a real login (MySQL 8.0.42 fixture
         d.clear_output();
 
         feed(packets[1], true);  // the login (plugin field reads "prisma")
-        CHECK(d.saw(SessionEvent::login_received));
+        CHECK(d.saw<LoginReceived>());
         CHECK(d.to_upstream == packets[1]);
         REQUIRE(d.session().login() != nullptr);
         CHECK(d.session().login()->user == "root");
@@ -480,7 +480,7 @@ TEST_CASE("session: an auth switch relayed in a real login (MySQL 8.0.42 fixture
         const ByteVec ok = Stream(4).ok(codec::status::autocommit).bytes();
         feed(ok, false);
         CHECK(d.to_client == ok);
-        CHECK(d.saw(SessionEvent::authenticated));
+        CHECK(d.saw<Authenticated>());
         CHECK(d.session().phase() == Phase::command);
         CHECK(d.session().authenticated());
     }
@@ -495,7 +495,7 @@ TEST_CASE("session: an auth failure after an auth switch") {
     CHECK(d.session().phase() == Phase::authenticating);
     d.client(frame(3, bytes_of(std::string("secret\0", 7))));
     d.upstream(err_1045(4));
-    CHECK(d.saw(SessionEvent::auth_failed));
+    CHECK(d.saw<AuthFailed>());
     CHECK(d.session().close_reason() == CloseReason::auth_failed);
     CHECK(d.client_close_requested);
     CHECK(d.upstream_close_requested);
@@ -590,10 +590,10 @@ TEST_CASE("session: the login may arrive before the greeting is complete") {
     const ByteVec login = login_bytes();
     d.client(login);  // early: held until the greeting is relayed
     CHECK(d.to_upstream.empty());
-    CHECK_FALSE(d.saw(SessionEvent::login_received));
+    CHECK_FALSE(d.saw<LoginReceived>());
     d.upstream(codec::Bytes(greeting).subspan(10));
-    CHECK(d.saw(SessionEvent::greeting));
-    CHECK(d.saw(SessionEvent::login_received));
+    CHECK(d.saw<GreetingReceived>());
+    CHECK(d.saw<LoginReceived>());
     CHECK(d.to_upstream == login);
     CHECK(d.session().phase() == Phase::authenticating);
 }
@@ -617,7 +617,7 @@ TEST_CASE("session: bytes sent behind the login are not kept once logged in") {
         }
         CHECK(d.to_upstream == query);  // forwarded as it came
         d.upstream(Stream(2).ok(codec::status::autocommit).bytes());
-        CHECK(d.saw(SessionEvent::authenticated));
+        CHECK(d.saw<Authenticated>());
         CHECK(d.session().buffered_bytes() == 0);
         if (size > 1024 * 1024) {
             CHECK(d.session().phase() == Phase::relaying);  // too much to follow: relayed untracked
@@ -652,7 +652,7 @@ TEST_CASE("session: a login over 256 KiB gets an ERR naming the limit, and the s
         CHECK(d.client_close_requested);
         CHECK(d.client_drain_requested);  // the client is still sending: no reset over its ERR
         CHECK(d.session().close_reason() == CloseReason::handshake_failed);
-        CHECK_FALSE(d.saw(SessionEvent::login_received));
+        CHECK_FALSE(d.saw<LoginReceived>());
         CHECK(d.session().phase() == Phase::finishing_upstream);
         check_reserved_login(d.to_upstream, "mysql_native_password");
         d.clear_output();

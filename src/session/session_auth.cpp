@@ -1,0 +1,76 @@
+// The auth exchange after the login: relayed to the server's OK (the command phase starts) or ERR.
+#include "handshake_common.hpp"
+#include "tether/codec/response.hpp"
+#include "tether/session/session.hpp"
+
+namespace tether::session {
+
+void Session::relay_auth_exchange(Actions& out) {
+    for (;;) {
+        auto packet = codec::decode_logical_packet(upstream_pending_, detail::max_auth_packet);
+        if (packet.need_more()) return;
+        if (packet.malformed()) {
+            out.raise(UpstreamProblem{std::string("malformed packet from upstream during authentication: ") +
+                                      std::string(packet.error)});
+            end_both(CloseReason::handshake_failed, out);
+            return;
+        }
+        out.to_client.insert(out.to_client.end(), upstream_pending_.begin(),
+                             upstream_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
+        detail::erase_front(upstream_pending_, packet.consumed);
+        turn_.on_server_packet(packet.value);
+        const auto& payload = packet.value.payload;
+        const std::uint8_t first = payload.empty() ? 0xFF : std::to_integer<std::uint8_t>(payload[0]);
+        if (first == codec::ok_header) return on_authenticated(packet.value, out);
+        if (first == codec::err_header) {
+            out.raise(AuthFailed{detail::server_error(payload)});
+            end_both(CloseReason::auth_failed, out);
+            return;
+        }
+        // AuthSwitchRequest, AuthMoreData, a next factor: the client answers.
+    }
+}
+
+// The login's OK: the session is open, and every handshake buffer goes.
+void Session::on_authenticated(const codec::LogicalPacket& ok_packet, Actions& out) {
+    authenticated_ = true;
+    auto ok = codec::decode_ok(ok_packet.payload, greeting_->capabilities & login_->capabilities);
+    if (ok.ok()) tracker_.set_in_transaction((ok.value.status_flags & codec::status::in_trans) != 0);
+    tracker_.set_last_command_at(now_);
+    idle_since_ = now_;
+    // Only the login's identity is kept for the session's life: not the
+    // greeting, not the auth response.
+    greeting_.reset();
+    detail::release(login_->auth_response);
+    enter(Phase::command);
+    // Everything after this OK travels in compressed frames.
+    if (auto algorithm = agreed_compression(tracker_.capabilities())) {
+        compressed_ = std::make_unique<CompressedCommandFeed>(*algorithm);
+    }
+    out.raise(Authenticated{});
+    // Idle sessions hold no buffers.
+    std::vector<std::byte> rest;
+    rest.swap(upstream_pending_);
+    detail::release(client_pending_);
+    replay_early_client_bytes();
+    if (!rest.empty()) {
+        track_server(rest);
+        out.to_client.insert(out.to_client.end(), rest.begin(), rest.end());
+    }
+    idle_since_ = now_;
+    check_tracker(out);
+}
+
+// Commands the client pipelined behind its login reach the tracker now, ahead
+// of the server bytes that came with the OK (their responses).
+void Session::replay_early_client_bytes() {
+    if (early_client_bytes_.overflowed()) {
+        early_client_bytes_.release();
+        tracker_.abandon("too much client data during authentication to follow");
+        return;
+    }
+    if (const codec::Bytes commands = early_client_bytes_.commands(); !commands.empty()) track_client(commands, now_);
+    early_client_bytes_.release();
+}
+
+}  // namespace tether::session

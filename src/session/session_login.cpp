@@ -1,0 +1,97 @@
+// The client's login: reading it, refusing what tether cannot relay, and the owner's admission.
+#include "handshake_common.hpp"
+#include "tether/codec/response.hpp"
+#include "tether/session/session.hpp"
+
+namespace tether::session {
+
+// Before the greeting, and while the owner decides, the client's bytes wait
+// here (a client may send its login before it has read the greeting), bounded.
+void Session::buffer_before_login(codec::Bytes chunk, Actions& out) {
+    client_pending_.insert(client_pending_.end(), chunk.begin(), chunk.end());
+    if (client_pending_.size() <= detail::max_login) return;
+    // Before the greeting an ERR is the client's first packet (seq 0);
+    // while the owner decides, it answers the login.
+    const auto seq = phase_ == Phase::awaiting_admission ? static_cast<std::uint8_t>(login_sequence_id_ + 1) : std::uint8_t{0};
+    refuse_client(seq, "client sent more than " + std::to_string(detail::max_login / 1024) + " KiB before its login completed", out);
+}
+
+// The client's handshake ends without a login: the reason, its side closed,
+// the server side finished with the reserved login.
+void Session::fail_handshake(CloseReason reason, Actions& out) {
+    set_reason(reason);
+    close_client_side(out);
+    finish_upstream(out);
+}
+
+// An ERR the client can read (its sequence id follows what it sent), a counted
+// reason, and the server side finished with the reserved login.
+void Session::refuse_client(std::uint8_t sequence_id, std::string message, Actions& out) {
+    codec::append_err(out.to_client, sequence_id, detail::er_handshake_error, detail::handshake_sql_state, "tether: " + message);
+    out.drain_client = true;
+    out.raise(ClientRefused{std::move(message)});
+    fail_handshake(CloseReason::handshake_failed, out);
+}
+
+void Session::read_login(Actions& out) {
+    // Judged by its header, before the bytes arrive: a client still sending
+    // must not wait for tether to buffer what it will refuse anyway.
+    if (auto header = codec::decode_header(client_pending_); header.ok() && header.value.payload_length > detail::max_login) {
+        return refuse_client(static_cast<std::uint8_t>(header.value.sequence_id + 1),
+                             "login packet too large: " + std::to_string(header.value.payload_length) +
+                                 " bytes, tether accepts up to " + std::to_string(detail::max_login) + " (256 KiB)",
+                             out);
+    }
+    auto packet = codec::decode_logical_packet(client_pending_, detail::max_login);
+    if (packet.need_more()) return;
+    auto refuse = [&](std::string message) {
+        refuse_client(static_cast<std::uint8_t>((packet.ok() ? packet.value.last_sequence_id : 1) + 1), std::move(message), out);
+    };
+    if (packet.malformed()) return refuse(std::string("bad handshake: ") + std::string(packet.error));
+    const auto& payload = packet.value.payload;
+    if (codec::is_ssl_request(payload)) {
+        return refuse("TLS is not supported by this tether yet; connect without TLS (ssl-mode DISABLED)");
+    }
+    auto login = codec::decode_login(payload);
+    if (!login.ok()) return refuse(std::string("bad handshake: ") + std::string(login.error));
+    if ((login.value.capabilities & codec::cap::ssl) != 0) return refuse("the client asked for TLS, which tether did not offer");
+    // The greeting shows the server's own compression bits (tether decodes
+    // both algorithms); mysqlnd asks for CLIENT_COMPRESS even when it is not shown.
+    const codec::Capabilities compression = codec::cap::compress | codec::cap::zstd_compression;
+    const codec::Capabilities wanted = login.value.capabilities & compression;
+    if (wanted != 0 && (wanted & greeting_->capabilities) == 0) {
+        return refuse("the client asked for compression, which the server did not offer");
+    }
+    login_sequence_id_ = packet.value.last_sequence_id;
+    login_packet_.assign(client_pending_.begin(), client_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
+    detail::erase_front(client_pending_, packet.consumed);
+    const codec::Capabilities agreed = login.value.capabilities & greeting_->capabilities;
+    tracker_ = CommandTracker(agreed);
+    login_ = std::move(login.value);
+    enter(Phase::awaiting_admission);
+    out.raise(LoginReceived{});
+}
+
+void Session::admit(const Admission& admission, Actions& out) {
+    if (phase_ != Phase::awaiting_admission) return;
+    if (!admission.allowed) {
+        const auto seq = static_cast<std::uint8_t>(login_sequence_id_ + 1);
+        codec::append_err(out.to_client, seq, admission.error_code, admission.sql_state, admission.message);
+        out.drain_client = true;
+        out.raise(ClientRefused{admission.message});
+        fail_handshake(CloseReason::rejected, out);
+        return;
+    }
+    out.to_upstream.insert(out.to_upstream.end(), login_packet_.begin(), login_packet_.end());
+    detail::release(login_packet_);
+    turn_.on_login_sent(login_sequence_id_);
+    enter(Phase::authenticating);
+    if (!client_pending_.empty()) {
+        out.to_upstream.insert(out.to_upstream.end(), client_pending_.begin(), client_pending_.end());
+        turn_.on_client_bytes(client_pending_);
+        early_client_bytes_.remember(client_pending_);
+        detail::release(client_pending_);
+    }
+}
+
+}  // namespace tether::session
