@@ -216,7 +216,7 @@ void Proxy::on_session_event(Connection& connection, const session::SessionEvent
     const std::string id = std::to_string(connection.id());
     if (holds_alternative<session::GreetingReceived>(event)) record_upstream(true, {});
     if (const auto* refused = std::get_if<session::UpstreamRefused>(&event)) {
-        metrics_.upstream_refused();
+        metrics_.upstream_refused(refused->error ? std::optional<std::uint16_t>(refused->error->code) : std::nullopt);
         record_upstream(false, refused->detail());
     }
     if (const auto* unreachable = std::get_if<session::UpstreamUnreachable>(&event)) {

@@ -151,9 +151,10 @@ struct Metrics::State {
                       .Register(*registry)),
           upstream_refusals(prometheus::BuildCounter()
                                 .Name("tether_upstream_refusals_total")
-                                .Help("Server connections refused with an ERR instead of a greeting (e.g. 1040, 1129)")
-                                .Register(*registry)
-                                .Add({})),
+                                .Help("Server connections refused with an ERR instead of a greeting, by the server's error "
+                                      "code (1040 too many connections, 1129 host blocked, 1130 host not allowed; "
+                                      "unknown: an ERR tether could not read; other: past the first 16 codes)")
+                                .Register(*registry)),
           duration(prometheus::BuildHistogram()
                        .Name("tether_connection_duration_seconds")
                        .Help("How long client sessions lasted, from accept to close")
@@ -201,6 +202,9 @@ struct Metrics::State {
         for (const auto& [limit, value] : config.connection_limits) {
             if (value > 0) connection_limit.Add({{"limit", limit}}).Set(value);
         }
+        for (const char* code : {"1040", "1129", "1130"}) {  // at 0 from the start: increase() sees the first one
+            upstream_refusals_by_code.emplace(code, &upstream_refusals.Add({{"code", code}}));
+        }
         for (const char* name : {"EMFILE", "ENFILE"}) {  // exported at 0 from the start, for rate() alerts
             accept_errors_by_name.emplace(name, &accept_errors.Add({{"error", name}}));
         }
@@ -235,7 +239,8 @@ struct Metrics::State {
     prometheus::Family<prometheus::Counter>& auth_failures;
     prometheus::Family<prometheus::Counter>& rejected;
     prometheus::Family<prometheus::Counter>& desyncs;
-    prometheus::Counter& upstream_refusals;
+    prometheus::Family<prometheus::Counter>& upstream_refusals;
+    std::map<std::string, prometheus::Counter*, std::less<>> upstream_refusals_by_code;  // at most max_refusal_codes + 1
     prometheus::Histogram& duration;
     prometheus::Family<prometheus::Gauge>& connection_limit;
     prometheus::Family<prometheus::Gauge>& build_info;
@@ -343,7 +348,20 @@ void Metrics::desynced(session::DesyncReason reason) {
 }
 void Metrics::upstream_opened() { state_->upstream_connections.Increment(); }
 void Metrics::upstream_closed() { state_->upstream_connections.Decrement(); }
-void Metrics::upstream_refused() { state_->upstream_refusals.Increment(); }
+void Metrics::upstream_refused(std::optional<std::uint16_t> code) {
+    // The codes come from the server (or whatever answers on its address):
+    // a bounded set of series, the rest counted as "other".
+    constexpr std::size_t max_refusal_codes = 16;
+    const std::string label = code ? std::to_string(*code) : std::string("unknown");
+    auto& by_code = state_->upstream_refusals_by_code;
+    auto it = by_code.find(label);
+    if (it == by_code.end()) {
+        const std::string& key = by_code.size() < max_refusal_codes ? label : std::string("other");
+        it = by_code.find(key);
+        if (it == by_code.end()) it = by_code.emplace(key, &state_->upstream_refusals.Add({{"code", key}})).first;
+    }
+    it->second->Increment();
+}
 void Metrics::handshake_queue_joined() {
     state_->handshake_queue_waits.Increment();
     state_->handshake_queue_length.Increment();

@@ -53,6 +53,8 @@ def test_readyz_names_the_servers_refusal_when_it_is_full(tether, mariadb):
             else:
                 raise AssertionError("the server never refused with 1040")
         wait_not_ready(t, "upstream refused the connection: 1040")
+        # Counted by the server's code (the alert on a full server keys on it).
+        assert t.metrics().value("tether_upstream_refusals_total", code="1040") >= 1
     finally:
         for c in held:
             c.close()

@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,7 +59,8 @@ public:
     void desynced(session::DesyncReason reason);
     void upstream_opened();
     void upstream_closed();
-    void upstream_refused();
+    // The server answered with an ERR instead of its greeting; its code, if the ERR could be read.
+    void upstream_refused(std::optional<std::uint16_t> code);
     // A login refused by a cap; `limit` is "total", "client" or "user".
     void rejected(const SessionLabels& labels, std::string_view limit);
     // A connection refused at accept, before any login (client and user are

@@ -263,18 +263,36 @@ TEST_CASE("Unlabelled counters and the upstream gauge move with their events") {
     Metrics m(config_with(60s));
     auto text = m.render();
     CHECK(sample(text, "tether_orphans_closed_total") == 0.0);
-    CHECK(sample(text, "tether_upstream_refusals_total") == 0.0);
+    CHECK(sample(text, R"(tether_upstream_refusals_total{code="1040"})") == 0.0);
     CHECK(sample(text, "tether_upstream_connections") == 0.0);
 
     m.orphan_closed();
-    m.upstream_refused();
+    m.upstream_refused(1040);
     m.upstream_opened();
     m.upstream_opened();
     m.upstream_closed();
     text = m.render();
     CHECK(sample(text, "tether_orphans_closed_total") == 1.0);
-    CHECK(sample(text, "tether_upstream_refusals_total") == 1.0);
+    CHECK(sample(text, R"(tether_upstream_refusals_total{code="1040"})") == 1.0);
     CHECK(sample(text, "tether_upstream_connections") == 1.0);
+}
+
+TEST_CASE("Upstream refusals are counted by the server's code, in a bounded set of series") {
+    Metrics m(config_with(60s));
+    m.upstream_refused(1129);
+    m.upstream_refused(1129);
+    m.upstream_refused(std::nullopt);  // an ERR that could not be read
+    auto text = m.render();
+    CHECK(sample(text, R"(tether_upstream_refusals_total{code="1129"})") == 2.0);
+    CHECK(sample(text, R"(tether_upstream_refusals_total{code="1130"})") == 0.0);
+    CHECK(sample(text, R"(tether_upstream_refusals_total{code="unknown"})") == 1.0);
+    // A server (or whatever answers on its address) making up codes gets 16 series and "other".
+    for (std::uint16_t code = 2000; code < 2100; ++code) m.upstream_refused(code);
+    text = m.render();
+    std::size_t series = 0;
+    for (std::size_t at = 0; (at = text.find("tether_upstream_refusals_total{", at)) != std::string::npos; ++at) ++series;
+    CHECK(series == 17);
+    CHECK(sample(text, R"(tether_upstream_refusals_total{code="other"})") == 100.0 - (16 - 4));  // 1040, 1129, 1130 and unknown came first
 }
 
 TEST_CASE("Desyncs are counted by a reason from a fixed set, every one exported from the start") {
