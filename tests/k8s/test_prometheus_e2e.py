@@ -42,6 +42,7 @@ Run:  TETHER_BIN=$PWD/build/tether /usr/bin/python3 -m pytest -q tests/k8s -k pr
 """
 import atexit
 import contextlib
+import ctypes
 import json
 import os
 import pathlib
@@ -53,6 +54,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -67,7 +69,7 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 
 from mariadb_server import DATABASE, MariaDB, free_port  # noqa: E402
-from tether_proc import Tether  # noqa: E402
+from tether_proc import Tether, clean_env, tether_binary  # noqa: E402
 
 RULES = REPO / "deploy" / "k8s" / "prometheus" / "tether-rules.yaml"
 DASHBOARD = REPO / "dashboards" / "tether.json"
@@ -223,6 +225,12 @@ def test_the_compressed_rules_change_only_durations():
 # ---- processes --------------------------------------------------------------------------------------
 
 
+def _die_with_parent():
+    """In the child before exec: SIGTERM it when the test process dies, however it dies (even SIGKILL)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class PrometheusServer:
     """/usr/bin/prometheus on 127.0.0.1:<free port> with a private TSDB, scraping one tether."""
 
@@ -254,7 +262,8 @@ class PrometheusServer:
             [PROMETHEUS, f"--config.file={self.dir / 'prometheus.yml'}",
              f"--storage.tsdb.path={self.dir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
              "--storage.tsdb.retention.time=1h", "--log.level=warn"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, start_new_session=True,
+            preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while True:
             assert self.proc.poll() is None, f"prometheus exited with {self.proc.returncode}:\n{self.log()}"
@@ -299,6 +308,18 @@ class PrometheusServer:
         result = self.query(expr, at or time.time())
         series = result.get("data", {}).get("result", [])
         return float(series[0]["value"][1]) if len(series) == 1 else None
+
+
+class TetherProcess(Tether):
+    """The integration suite's Tether, started so that it also dies with the test process."""
+
+    def start(self, wait=True, timeout=10):
+        assert os.access(tether_binary(), os.X_OK), f"{tether_binary()}: build tether or set TETHER_BIN"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                                     env=clean_env(self.env), preexec_fn=_die_with_parent)
+        self.wait_healthy(timeout)
+        return self
 
 
 class AlertWatch(threading.Thread):
@@ -436,7 +457,7 @@ def scenario():
         db = MariaDB().start()
         cleanups.callback(db.stop)
         mark("mariadb")
-        tether = Tether(f"127.0.0.1:{db.port}", workdir, flags={
+        tether = TetherProcess(f"127.0.0.1:{db.port}", workdir, flags={
             "leak_idle_threshold": "1s",
             "max_connections_per_client": CAP,
             "log_level": "info",
