@@ -607,9 +607,10 @@ def panels(items):
         yield from panels(panel.get("panels", []))
 
 
-def grafana_to_promql(expr, step):
-    """A query as Grafana sends it: one namespace and pod chosen, client at All (its allValue .*)."""
-    values = {"namespace": NAMESPACE, "pod": POD, "client": ".*", "__rate_interval": RATE_INTERVAL,
+def grafana_to_promql(expr, step, client=".*"):
+    """A query as Grafana sends it: one namespace and pod chosen, client at All (its allValue .*)
+    unless one is given."""
+    values = {"namespace": NAMESPACE, "pod": POD, "client": client, "__rate_interval": RATE_INTERVAL,
               "__interval": f"{step}s", "__range": None}
     for name, value in values.items():
         if value is not None:
@@ -632,23 +633,42 @@ def test_every_template_variable_finds_the_namespace_pod_and_clients(scenario):
         assert expected[variable["name"]] <= set(found["data"]), (variable["name"], found["data"])
 
 
-def test_every_dashboard_panel_query_returns_data(scenario):
+def panel_result(scenario, target, client=".*"):
+    """(query, result) of one panel target over the scenario, as Grafana would ask: an instant query
+    at the end for an instant panel, else a range query over the whole run at the scrape interval."""
     prometheus, start, end = scenario["prometheus"], scenario["start"], scenario["end"]
+    expr = grafana_to_promql(target["expr"], SCRAPE, client)
+    if target.get("instant") and not target.get("range"):
+        return expr, prometheus.query(expr, end)
+    return expr, prometheus.api("query_range", query=expr, start=f"{start:.3f}", end=f"{end:.3f}",
+                                step=str(SCRAPE))
+
+
+def test_every_dashboard_panel_query_returns_data(scenario):
     empty, checked = [], 0
     for panel in panels(dashboard()["panels"]):
         for target in panel.get("targets", []):
-            expr = grafana_to_promql(target["expr"], SCRAPE)
-            if target.get("instant") and not target.get("range"):
-                result = prometheus.query(expr, end)
-            else:
-                result = prometheus.api("query_range", query=expr, start=f"{start:.3f}", end=f"{end:.3f}",
-                                        step=str(SCRAPE))
+            expr, result = panel_result(scenario, target)
             checked += 1
-            series = result.get("data", {}).get("result", [])
-            if result.get("status") != "success" or not series:
+            if result.get("status") != "success" or not result["data"]["result"]:
                 empty.append(f"{panel['title']!r}: {expr} -> {result.get('error') or 'no data'}")
     assert checked >= 20
     assert not empty, "panels without data:\n" + "\n".join(empty)
+
+
+def test_choosing_a_client_narrows_the_panels_to_it(scenario):
+    checked = 0
+    for panel in panels(dashboard()["panels"]):
+        for target in panel.get("targets", []):
+            if "$client" not in target["expr"]:
+                continue
+            expr, result = panel_result(scenario, target, client=LEAKY)
+            series = result.get("data", {}).get("result", [])
+            assert series, f"{panel['title']!r} has no data for {LEAKY}: {expr}"
+            clients = {s["metric"].get("client") for s in series}
+            assert clients <= {LEAKY, None}, f"{panel['title']!r} with client {LEAKY} shows {clients}"
+            checked += 1
+    assert checked >= 5
 
 
 def test_the_conditions_the_test_made_show_in_prometheus(scenario):
