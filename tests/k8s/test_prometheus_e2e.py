@@ -169,7 +169,8 @@ def _tokens(expr):
 def vector_selectors(expr):
     """The instant-vector selectors in a PromQL expression, as text: `name` or `name{matchers}`.
     An identifier followed by "(" (or by by/without) is a function or an aggregation, one after
-    by/on/... is inside a label list, one inside {} is a label name, keywords are keywords; the rest are metric names."""
+    by/on/... is inside a label list, one inside {} is a label name, keywords are keywords; the rest
+    are metric names."""
     tokens = _tokens(expr)
     selectors = []
     i = 0
@@ -572,10 +573,10 @@ def test_the_leak_goes_pending_then_firing_and_the_steady_pool_never_does(scenar
         assert watch.clients(alert) == {LEAKY}, f"{alert} for other clients: {watch.clients(alert)}"
         lines.append(f"{alert}{{client=\"{LEAKY}\"}}: pending {pending:.1f} s, firing {firing:.1f} s")
     with capsys.disabled():
-        print(f"\n[prometheus e2e] the leak (about 1 connection/s) from its first connection: "
-              + "; ".join(lines) + f"; {scenario['leak_connections_when_fired']} connections leaked by then "
-              f"(rules time-compressed 60x: for 15m -> 15s, 10m -> 10s); scenario phases done at "
-              + ", ".join(scenario["phases"]) + " s")
+        print("\n[prometheus e2e] from the leak's first connection (about 1 a second; rules time-compressed"
+              " 60x, e.g. for 15m -> 15s):\n  " + "\n  ".join(lines)
+              + f"\n  {scenario['leak_connections_when_fired']} connections leaked by then; scenario phases"
+              " done at " + ", ".join(scenario["phases"]) + " s")
 
 
 def test_every_alert_expression_evaluates_and_every_series_it_selects_exists(scenario):
