@@ -264,8 +264,19 @@ void Connection::queue_write(Socket& to, codec::Bytes bytes, std::size_t already
 }
 
 // See suspend_user_timeout(): a slow reader is not a vanished host.
+// The server socket's keepalive and TCP_USER_TIMEOUT, a second after connect
+// (see upstream_keepalive_at_); suspended at once if writes are backed up.
+void Connection::arm_upstream_keepalive() {
+    upstream_keepalive_at_ = {};
+    if (upstream_.closed || !upstream_.connected) return;
+    enable_keepalive(&upstream_.uv.tcp, proxy_.config().upstream_keepalive);
+    if (upstream_.queued > 0) suspend_user_timeout(&upstream_.uv.tcp);
+}
+
 void Connection::on_backlog_changed(Socket& socket, bool backlogged) {
     const bool client_side = &socket == &client_;
+    // Not armed yet: no user timeout to suspend or restore (arming looks at the backlog).
+    if (!client_side && upstream_keepalive_at_ != session::Clock::time_point{}) return;
     const auto& config = proxy_.config();
     const auto keepalive = client_side ? config.client_keepalive : config.upstream_keepalive;
     const auto kind = client_side ? config.listen.kind : config.upstream.kind;
@@ -401,6 +412,7 @@ void Connection::maybe_finish() {
 void Connection::tick(session::Clock::time_point now) {
     EntryGuard guard(*this);
     if (waiting_) return;  // the Proxy ends waits (HandshakeQueue::take_expired)
+    if (upstream_keepalive_at_ != session::Clock::time_point{} && now >= upstream_keepalive_at_) arm_upstream_keepalive();
     if (client_.draining && !client_.closed && now > drain_deadline_) {
         close_socket(client_);  // the guard's exit finishes the connection
         return;

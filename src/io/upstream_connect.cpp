@@ -13,6 +13,12 @@ namespace tether::io {
 
 namespace {
 
+// How long a server connection lives before it gets its keepalive options
+// (see Connection::upstream_keepalive_at_): detection of a vanished server
+// host moves from --upstream-keepalive + probes to at most this (plus a
+// janitor tick, 250 ms) later.
+constexpr auto upstream_keepalive_delay = std::chrono::seconds(1);
+
 // "connection refused (ECONNREFUSED)": the words, and the name operators grep for.
 std::string uv_message(int status) { return std::string(uv_strerror(status)) + " (" + uv_err_name(status) + ")"; }
 
@@ -191,8 +197,8 @@ void Connection::on_connected(int status) {
     connect_requests_.reset();
     upstream_.connected = true;
     upstream_counted_ = true;
-    if (proxy_.config().upstream.kind == config::Address::Kind::tcp) {
-        enable_keepalive(&upstream_.uv.tcp, proxy_.config().upstream_keepalive);
+    if (proxy_.config().upstream.kind == config::Address::Kind::tcp && proxy_.config().upstream_keepalive.count() > 0) {
+        upstream_keepalive_at_ = proxy_.now() + upstream_keepalive_delay;  // armed by tick()
     }
     proxy_.on_upstream_connected(*this);
     session_.on_upstream_connected(proxy_.now(), actions);

@@ -7,6 +7,7 @@ hold however tether sets them.
 """
 import ctypes
 import os
+import time
 import socket
 
 import pytest
@@ -80,6 +81,8 @@ def test_both_sockets_of_a_session_have_nodelay_keepalive_and_user_timeout(tethe
     # Different figures per side, so a side that took the other's settings shows.
     t = tether(client_keepalive="4s", upstream_keepalive="9s")
     conns = [t.connect() for _ in range(2)]  # the second accepted socket too, not just the first
+    # The server sockets get their keepalive a second after connect (a janitor tick may add 250 ms).
+    time.sleep(1.6)
     try:
         for conn in conns:
             client_side, server_sides = _session_socket_options(t, mariadb, conn)

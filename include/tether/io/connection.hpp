@@ -114,6 +114,7 @@ private:
     void on_read(Socket& from, ssize_t nread, const uv_buf_t* buf);
     void on_written(Socket& to, std::size_t bytes, int status);
     void on_backlog_changed(Socket& socket, bool backlogged);
+    void arm_upstream_keepalive();
     void on_socket_error(Socket& socket, int status);
     void on_socket_closed();
     void maybe_finish();
@@ -185,6 +186,12 @@ private:
     // A refused client being drained (see Actions::drain_client): until when, and how much is left.
     session::Clock::time_point drain_deadline_{};
     std::size_t drain_budget_ = 0;
+    // When the server socket gets its keepalive options (zero: set, or not
+    // due). Not at connect: a connection that ends within a second (one per
+    // request, the churn of PHP apps) never needs a probe that starts after
+    // --upstream-keepalive of silence, and the five setsockopt calls are a
+    // sixth of its system calls.
+    session::Clock::time_point upstream_keepalive_at_{};
 };
 
 }  // namespace tether::io
