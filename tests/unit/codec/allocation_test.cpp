@@ -3,26 +3,12 @@
 // builds' targets (scripts/test builds codec_tests there).
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
+#include "../support/allocation_count.hpp"
 
 #include "fixture.hpp"
 #include "tether/codec/handshake.hpp"
 
-namespace {
-
-std::atomic<long> allocations{0};
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using tether::test::allocations;
 
 using namespace tether::codec;
 
@@ -34,8 +20,8 @@ TEST_CASE("A greeting is re-encoded into one allocation") {
         "71 6c 5f 6e 61 74 69 76 65 5f 70 61 73 73 77 6f 72 64 00");
     const auto decoded = decode_greeting(golden);
     REQUIRE(decoded.ok());
-    const long before = allocations.load();
+    const auto before = allocations();
     const auto encoded = encode_greeting(decoded.value);
-    CHECK(allocations.load() - before == 1);
+    CHECK(allocations() - before == 1);
     CHECK(encoded == golden);
 }

@@ -5,27 +5,14 @@
 // free series each time. This binary counts every operator new.
 #include <doctest/doctest.h>
 
-#include <atomic>
+#include "../support/allocation_count.hpp"
+
 #include <chrono>
-#include <cstdlib>
-#include <new>
 
 #include "exposition.hpp"
 #include "tether/metrics/metrics.hpp"
 
-namespace {
-
-std::atomic<long> allocations{0};
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using tether::test::allocations;
 
 using namespace std::chrono_literals;
 using tether::metrics::Clock;
@@ -48,9 +35,9 @@ TEST_CASE("A session of a pair already counted opens and ends without a heap all
     Metrics m(config_with(60s));
     const Clock::time_point now = Clock::time_point{} + 1000s;
     one_session(m, now);  // the pair's first session makes its series
-    const long before = allocations.load();
+    const auto before = allocations();
     for (int i = 0; i < 100; ++i) one_session(m, now);
-    CHECK(allocations.load() - before == 0);
+    CHECK(allocations() - before == 0);
     // The count went back to 0 each time: the gauge is gone, the counter counts them all.
     const auto text = m.render();
     CHECK_FALSE(sample(text, R"(tether_client_connections{client="billing-api",user="app"})").has_value());
@@ -63,8 +50,8 @@ TEST_CASE("Another session of a pair with one open adds to its gauge without a h
     const auto held = m.hold_labels("billing-api", "app");
     m.session_opened(held);
     one_session(m, now);
-    const long before = allocations.load();
+    const auto before = allocations();
     for (int i = 0; i < 100; ++i) one_session(m, now);
-    CHECK(allocations.load() - before == 0);
+    CHECK(allocations() - before == 0);
     CHECK(sample(m.render(), R"(tether_client_connections{client="billing-api",user="app"})") == 1.0);
 }

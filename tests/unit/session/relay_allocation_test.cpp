@@ -1,41 +1,8 @@
 // The command-phase relay allocates nothing: a query and its result set, fed to the Session as io feeds it.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <new>
-
+#include "../support/allocation_count.hpp"
 #include "session_test_support.hpp"
-
-namespace {
-
-// Counts every allocation through the replaceable global operator new in
-// this test binary; only the window a test opens is looked at.
-thread_local bool counting = false;
-thread_local std::size_t allocations = 0;
-
-void* allocate(std::size_t n) {
-    if (counting) ++allocations;
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-
-}  // namespace
-
-// Every plain (not over-aligned) form, so each new is paired with this
-// delete (the sanitizer build checks the pairing).
-void* operator new(std::size_t n) { return allocate(n); }
-void* operator new[](std::size_t n) { return allocate(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    if (counting) ++allocations;
-    return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept { return operator new(n, tag); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace tether::session::test {
 
@@ -59,8 +26,7 @@ TEST_CASE("relay: a query and its result set in the command phase allocate nothi
     };
     round_trip(d.now());  // the tracker's queue takes its first capacity here
     // Split the response across reads too: the scanner keeps a straddling header inline.
-    counting = true;
-    allocations = 0;
+    const std::size_t before = tether::test::allocations();
     for (int i = 0; i < 100; ++i) {
         round_trip(d.now());
         Actions a;
@@ -71,8 +37,8 @@ TEST_CASE("relay: a query and its result set in the command phase allocate nothi
             s.on_upstream_bytes(r.subspan(at, std::min<std::size_t>(3, r.size() - at)), d.now(), b);
         }
     }
-    counting = false;
-    CHECK(allocations == 0);
+    const std::size_t made = tether::test::allocations() - before;
+    CHECK(made == 0);
     CHECK(s.phase() == Phase::command);
     CHECK_FALSE(s.command_in_flight());
 }

@@ -4,26 +4,13 @@
 // counts every operator new.
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
+#include "../support/allocation_count.hpp"
+
 #include <string>
 
 #include "tether/util/log.hpp"
 
-namespace {
-
-std::atomic<long> allocations{0};
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using tether::test::allocations;
 
 namespace log = tether::log;
 
@@ -32,10 +19,10 @@ TEST_CASE("A line below the level copies none of its field values") {
     const std::string client = "billing-api-with-a-long-program-name";
     const std::string database = "a_database_name_longer_than_sixteen_bytes";
     log::configure(log::Level::warn, log::Format::text);
-    const long before = allocations.load();
+    const auto before = allocations();
     log::info("session_opened", {{"client", client}, {"database", database}, {"peer", "127.0.0.1"}});
     log::debug("accepted", {{"client", client}});
-    const long after = allocations.load();
+    const auto after = allocations();
     log::configure(log::Level::info, log::Format::text);  // the default, for the other tests
     CHECK(after - before == 0);
 }
