@@ -15,19 +15,6 @@
 
 using namespace tether::io::test;
 
-namespace {
-
-// Closes what is left and proves the loop closes clean.
-void end_test(TestLoop& loop, ProxyUnderTest& tether, FakeUpstream& upstream) {
-    REQUIRE(tether.shut_down());
-    upstream.close();
-    CHECK(loop.run_until([&] { return upstream.all_closed(); }));
-    CHECK(upstream.close_callbacks() == upstream.accepted());
-    loop.close_cleanly();
-}
-
-}  // namespace
-
 TEST_CASE("a client that resets while tether has a large write queued to it") {
     TestLoop loop;
     FakeUpstream upstream(loop, refusing_login());
@@ -35,12 +22,9 @@ TEST_CASE("a client that resets while tether has a large write queued to it") {
     await_accepted(loop, upstream, 1);  // the readiness probe
     // 8 MiB of rows: far more than the kernel's buffers between here and a
     // client that reads 4 KiB at most and then nothing.
-    upstream.push(accepting_login().expect_packet().send(large_result(512, 16 * 1024)));
+    upstream.push(streaming_large_result());
     TestClient client(loop, tether.port(), 4096);
-    log_in(loop, client);
-    client.stop_reading();
-    client.send(com_query("SELECT payload FROM big"));
-    REQUIRE(loop.run_until([&] { return tether.counts().writes_queued > 0; }));
+    back_up_large_result(loop, client, tether);
     FakeUpstream::Peer& server = upstream.peer(1);
     // tether stopped reading the server while its write to the client is queued.
     CHECK(server.writes_pending() == 1);
@@ -110,12 +94,9 @@ TEST_CASE("an admin close of a session whose client has stopped reading a large 
     FakeUpstream upstream(loop, refusing_login());
     ProxyUnderTest tether(loop, {"--upstream", upstream.address()});
     await_accepted(loop, upstream, 1);
-    upstream.push(accepting_login().expect_packet().send(large_result(512, 16 * 1024)));
+    upstream.push(streaming_large_result());
     TestClient client(loop, tether.port(), 4096);
-    log_in(loop, client);
-    client.stop_reading();
-    client.send(com_query("SELECT payload FROM big"));
-    REQUIRE(loop.run_until([&] { return tether.counts().writes_queued > 0; }));
+    back_up_large_result(loop, client, tether);
     const auto rows = tether.proxy().connections({}).rows;
     REQUIRE(rows.size() == 1);
 

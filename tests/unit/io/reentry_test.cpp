@@ -19,18 +19,6 @@ using namespace tether::io::test;
 using tether::io::Connection;
 using tether::io::ConnectionCallback;
 
-namespace {
-
-void end_test(TestLoop& loop, ProxyUnderTest& tether, FakeUpstream& upstream) {
-    if (!tether.stopped()) REQUIRE(tether.shut_down());
-    upstream.close();
-    CHECK(loop.run_until([&] { return upstream.all_closed(); }));
-    CHECK(upstream.close_callbacks() == upstream.accepted());
-    loop.close_cleanly();
-}
-
-}  // namespace
-
 TEST_CASE("shutdown_now from inside the read callback that forwarded a query") {
     TestLoop loop;
     FakeUpstream upstream(loop, refusing_login());
@@ -68,12 +56,9 @@ TEST_CASE("an admin close from inside a write callback of the same connection") 
     FakeUpstream upstream(loop, refusing_login());
     ProxyUnderTest tether(loop, {"--upstream", upstream.address()});
     await_accepted(loop, upstream, 1);
-    upstream.push(accepting_login().expect_packet().send(large_result(512, 16 * 1024)));
+    upstream.push(streaming_large_result());
     TestClient client(loop, tether.port(), 4096);
-    log_in(loop, client);
-    client.stop_reading();
-    client.send(com_query("SELECT payload FROM big"));
-    REQUIRE(loop.run_until([&] { return tether.counts().writes_queued > 0; }));
+    back_up_large_result(loop, client, tether);
     std::vector<bool> closed_by_hook;
     tether.proxy().connection_callbacks().set_hook([&](Connection& c, ConnectionCallback callback) {
         if (c.is_probe() || callback != ConnectionCallback::write || !closed_by_hook.empty()) return;

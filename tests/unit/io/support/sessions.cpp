@@ -27,4 +27,21 @@ void log_in(TestLoop& loop, TestClient& client) {
     REQUIRE((*client.packet(1))[4] == std::byte{0x00});  // OK
 }
 
+Script streaming_large_result() { return accepting_login().expect_packet().send(large_result(512, 16 * 1024)); }
+
+void back_up_large_result(TestLoop& loop, TestClient& client, ProxyUnderTest& tether) {
+    log_in(loop, client);
+    client.stop_reading();
+    client.send(com_query("SELECT payload FROM big"));
+    REQUIRE(loop.run_until([&] { return tether.counts().writes_queued > 0; }));
+}
+
+void end_test(TestLoop& loop, ProxyUnderTest& tether, FakeUpstream& upstream) {
+    if (!tether.stopped()) REQUIRE(tether.shut_down());
+    upstream.close();
+    CHECK(loop.run_until([&] { return upstream.all_closed(); }));
+    CHECK(upstream.close_callbacks() == upstream.accepted());
+    loop.close_cleanly();
+}
+
 }  // namespace tether::io::test
