@@ -5,21 +5,6 @@
 
 namespace tether::attribution {
 
-namespace {
-
-std::size_t count_of(const std::unordered_map<std::string, std::size_t>& counts, const std::string& key) {
-    auto it = counts.find(key);
-    return it == counts.end() ? 0 : it->second;
-}
-
-void decrement(std::unordered_map<std::string, std::size_t>& counts, const std::string& key) {
-    auto it = counts.find(key);
-    if (it == counts.end()) return;
-    if (--it->second == 0) counts.erase(it);
-}
-
-}  // namespace
-
 std::string_view limit_name(Limit limit) {
     switch (limit) {
         case Limit::total: return "total";
@@ -35,8 +20,8 @@ bool AdmissionControl::is_admin(const std::string& user) const {
     return std::find(limits_.admin_users.begin(), limits_.admin_users.end(), user) != limits_.admin_users.end();
 }
 
-std::size_t AdmissionControl::of_client(const std::string& client) const { return count_of(per_client_, client); }
-std::size_t AdmissionControl::of_user(const std::string& user) const { return count_of(per_user_, user); }
+std::size_t AdmissionControl::of_client(const std::string& client) const { return per_client_.of(client); }
+std::size_t AdmissionControl::of_user(const std::string& user) const { return per_user_.of(user); }
 
 AdmissionVerdict AdmissionControl::decide(const std::string& client, const std::string& user) const {
     AdmissionVerdict v;
@@ -67,14 +52,14 @@ AdmissionVerdict AdmissionControl::decide(const std::string& client, const std::
 
 void AdmissionControl::charge(const std::string& client, const std::string& user) {
     ++total_;
-    ++per_client_[client];
-    ++per_user_[user];
+    per_client_.add(client);
+    per_user_.add(user);
 }
 
 void AdmissionControl::release(const std::string& client, const std::string& user) {
     if (total_ > 0) --total_;
-    decrement(per_client_, client);
-    decrement(per_user_, user);
+    per_client_.remove(client);
+    per_user_.remove(user);
 }
 
 }  // namespace tether::attribution

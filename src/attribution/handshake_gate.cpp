@@ -4,8 +4,7 @@
 namespace tether::attribution {
 
 std::size_t HandshakeGate::of_address(const std::string& address) const {
-    auto it = per_address_.find(address);
-    return it == per_address_.end() ? 0 : it->second;
+    return per_address_.of(address);
 }
 
 AdmissionVerdict HandshakeGate::decide(const std::string& address) const {
@@ -27,15 +26,12 @@ AdmissionVerdict HandshakeGate::decide(const std::string& address) const {
 
 void HandshakeGate::enter(const std::string& address) {
     ++open_;
-    if (!address.empty()) ++per_address_[address];
+    if (!address.empty()) per_address_.add(address);
 }
 
 void HandshakeGate::leave(const std::string& address) {
     if (open_ > 0) --open_;
-    if (address.empty()) return;
-    auto it = per_address_.find(address);
-    if (it == per_address_.end()) return;
-    if (--it->second == 0) per_address_.erase(it);
+    if (!address.empty()) per_address_.remove(address);
 }
 
 }  // namespace tether::attribution

@@ -136,6 +136,12 @@ void Connection::connect_tcp(const sockaddr* address) {
         return;
     }
     ++pending_requests_;
+    // Read interest now, with the connect's: libuv registers both in one
+    // epoll_ctl, where starting to read in connect_cb costs an ADD that fails
+    // with EEXIST and a MOD. libuv runs a connecting stream's connect callback
+    // before any read callback, and a failed attempt's handle is closed in it,
+    // so no read is delivered before on_connected.
+    if (uv_read_start(&upstream_.uv.stream, &Connection::alloc_cb, &Connection::read_cb) == 0) upstream_.reading = true;
 }
 
 // The attempt on the current address failed (at once or in its callback).
@@ -178,6 +184,7 @@ void Connection::retry_close_cb(uv_handle_t* handle) {
     EntryGuard guard(*self);
     --self->open_handles_;
     self->upstream_.initialized = false;
+    self->upstream_.reading = false;
     self->proxy_.connection_callbacks().ran(*self, ConnectionCallback::close);
     if (self->upstream_.closed) return;  // the guard finishes the connection
     self->connect_next_address();

@@ -67,3 +67,13 @@ def test_a_tcp_client_connection_costs_only_the_socket_options_of_its_server_soc
     assert per_connection.get("setsockopt", 0) == 1, per_connection
     # The client's address came with accept4().
     assert per_connection.get("getpeername", 0) == 0, per_connection
+
+
+def test_a_connection_takes_one_accept_and_five_epoll_changes(tether, tmp_path):
+    t = tether()
+    per_connection = _syscalls_per_connection(t, tmp_path)
+    # One accept4() per waiting client: the listener does not try again only to hear EAGAIN.
+    assert per_connection.get("accept4", 0) == 1, per_connection
+    # The client socket: added, removed at close. The server socket: added with read and
+    # connect interest at once, modified to read only once connected, removed at close.
+    assert per_connection.get("epoll_ctl", 0) <= 5, per_connection

@@ -4,8 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "tether/attribution/key_counts.hpp"
 
 namespace tether::attribution {
 
@@ -56,8 +57,8 @@ public:
 private:
     ConnectionLimits limits_;
     std::size_t total_ = 0;
-    std::unordered_map<std::string, std::size_t> per_client_;
-    std::unordered_map<std::string, std::size_t> per_user_;
+    KeyCounts per_client_;
+    KeyCounts per_user_;
 };
 
 }  // namespace tether::attribution

@@ -4,9 +4,9 @@
 
 #include <cstddef>
 #include <string>
-#include <unordered_map>
 
 #include "tether/attribution/admission.hpp"
+#include "tether/attribution/key_counts.hpp"
 
 namespace tether::attribution {
 
@@ -33,12 +33,13 @@ public:
 
     [[nodiscard]] std::size_t open() const { return open_; }
     [[nodiscard]] std::size_t of_address(const std::string& address) const;
-    [[nodiscard]] std::size_t addresses() const { return per_address_.size(); }
+    [[nodiscard]] std::size_t addresses() const { return per_address_.keys(); }
+    [[nodiscard]] std::size_t address_entries() const { return per_address_.entries(); }
 
 private:
     HandshakeLimits limits_;
     std::size_t open_ = 0;
-    std::unordered_map<std::string, std::size_t> per_address_;
+    KeyCounts per_address_;
 };
 
 }  // namespace tether::attribution

@@ -6,6 +6,7 @@
 #include "tether/attribution/handshake_gate.hpp"
 
 using tether::attribution::HandshakeGate;
+using tether::attribution::KeyCounts;
 using tether::attribution::Limit;
 
 TEST_CASE("the total cap refuses with 1040 once that many handshakes are open") {
@@ -35,13 +36,14 @@ TEST_CASE("the per-address cap refuses only that address, and names it") {
     CHECK(gate.decide("").allowed);
 }
 
-TEST_CASE("an address leaves the map when its last handshake ends") {
+TEST_CASE("an address stops counting when its last handshake ends") {
     HandshakeGate gate({0, 0});
     for (int i = 0; i < 1000; ++i) gate.enter("10.0.0." + std::to_string(i));
     CHECK(gate.addresses() == 1000);
     CHECK(gate.open() == 1000);
     for (int i = 0; i < 1000; ++i) gate.leave("10.0.0." + std::to_string(i));
     CHECK(gate.addresses() == 0);
+    CHECK(gate.address_entries() <= KeyCounts::spare_entries + 1);  // swept as they left
     CHECK(gate.open() == 0);
     gate.enter("");
     CHECK(gate.open() == 1);
