@@ -148,6 +148,19 @@ DecodeResult<SslRequest> decode_ssl_request(Bytes payload) {
     return Result::success(request, payload.size());
 }
 
+std::vector<std::byte> encode_ssl_request(const SslRequest& request) {
+    std::vector<std::byte> out;
+    out.reserve(ssl_request_size);
+    WireWriter w(out);
+    const Capabilities caps = request.capabilities | cap::ssl;
+    w.u32(static_cast<std::uint32_t>(caps));
+    w.u32(request.max_packet_size);
+    w.u8(request.character_set);
+    w.zeros(mariadb_caps_offset);
+    w.u32((caps & cap::client_mysql) ? 0 : static_cast<std::uint32_t>(caps >> 32));
+    return out;
+}
+
 DecodeResult<Login> decode_login(Bytes payload) {
     using Result = DecodeResult<Login>;
     if (payload.size() < 2) return Result::bad("login truncated");

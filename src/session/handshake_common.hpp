@@ -30,6 +30,12 @@ inline constexpr std::uint16_t er_tether_upstream = 9001;
 inline constexpr std::string_view upstream_sql_state = "08S01";
 // ER_HANDSHAKE_ERROR: tether refuses a login it cannot relay (or read).
 inline constexpr std::uint16_t er_handshake_error = 1043;
+// ER_SECURE_TRANSPORT_REQUIRED: what a server with require_secure_transport
+// answers a plaintext login; tether's --client-tls required says the same.
+inline constexpr std::uint16_t er_secure_transport_required = 3159;
+// CR_SSL_CONNECTION_ERROR: clients report it as "SSL connection error".
+inline constexpr std::uint16_t cr_ssl_connection_error = 2026;
+inline constexpr std::string_view general_sql_state = "HY000";
 inline constexpr std::string_view handshake_sql_state = "08S01";
 
 // "5s", "1500ms": a configured limit as the log and the client's ERR show it.

@@ -25,12 +25,13 @@ using detail::erase_front;
 
 HandshakeFinisher::HandshakeFinisher(const std::string& reserved_user, HandshakeTurn turn,
                                      std::unique_ptr<codec::Greeting> greeting, std::vector<std::byte> server_bytes,
-                                     Clock::time_point deadline)
+                                     Clock::time_point deadline, std::optional<codec::Capabilities> ssl_request_capabilities)
     : reserved_user_(reserved_user),
       turn_(turn),
       greeting_(std::move(greeting)),
       pending_(std::move(server_bytes)),
-      deadline_(deadline) {}
+      deadline_(deadline),
+      ssl_request_capabilities_(ssl_request_capabilities) {}
 
 HandshakeFinisher::Step HandshakeFinisher::advance(codec::Bytes server_bytes, std::vector<std::byte>& to_upstream) {
     pending_.insert(pending_.end(), server_bytes.begin(), server_bytes.end());
@@ -100,8 +101,12 @@ void HandshakeFinisher::play_client(std::vector<std::byte>& to_upstream, Step& s
         case HandshakeTurn::Waiting::greeting:
             return;
         case HandshakeTurn::Waiting::login:
-            codec::append_packet(to_upstream, 1, codec::encode_login(reserved_login(*greeting_, reserved_user_)));
-            turn_.on_login_sent(1);
+        {
+            const std::uint8_t seq = turn_.next_sequence_id();
+            codec::append_packet(to_upstream, seq,
+                                 codec::encode_login(reserved_login(*greeting_, reserved_user_, ssl_request_capabilities_)));
+            turn_.on_login_sent(seq);
+        }
             return;
         case HandshakeTurn::Waiting::server:
         case HandshakeTurn::Waiting::client_answer:

@@ -40,6 +40,8 @@ void HandshakeTurn::on_greeting() {
     next_sequence_id_ = 1;
 }
 
+void HandshakeTurn::on_ssl_request_sent() { next_sequence_id_ = 2; }
+
 void HandshakeTurn::on_login_sent(std::uint8_t last_sequence_id) {
     waiting_ = Waiting::server;
     next_sequence_id_ = static_cast<std::uint8_t>(last_sequence_id + 1);

@@ -64,6 +64,7 @@ void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions
             out.forward = true;
             return;
         case Phase::authenticating:
+            if (to_server_shift_.active()) return forward_client_bytes(chunk, out);
             out.forward = true;
             turn_.on_client_bytes(chunk);
             early_client_bytes_.remember(chunk);
@@ -71,6 +72,7 @@ void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions
         case Phase::connecting:
         case Phase::awaiting_greeting:
         case Phase::awaiting_admission:
+        case Phase::securing_upstream:
             buffer_before_login(chunk, out);
             return;
         case Phase::awaiting_login:
@@ -120,6 +122,7 @@ void Session::on_upstream_bytes(codec::Bytes chunk, Clock::time_point now, Actio
             return;
         case Phase::awaiting_login:
         case Phase::awaiting_admission:
+        case Phase::securing_upstream:
             // The server speaking out of turn (an ERR before it gives up on us);
             // kept so the finish sees it, bounded.
             if (upstream_pending_.size() < detail::max_greeting) {
@@ -148,6 +151,7 @@ void Session::on_client_closed(Actions& out) {
         case Phase::awaiting_greeting:
         case Phase::awaiting_login:
         case Phase::awaiting_admission:
+        case Phase::securing_upstream:
         case Phase::authenticating:
             set_reason(CloseReason::handshake_failed);
             out.raise(HandshakeAbandoned{"client went away during the handshake (" + std::string(phase_name(phase_)) + ")"});
@@ -222,6 +226,7 @@ void Session::on_tick(Clock::time_point now, Actions& out) {
             return;
         case Phase::awaiting_login:
         case Phase::awaiting_admission:
+        case Phase::securing_upstream:
         case Phase::authenticating:
             if (age > config_.handshake_timeout) {
                 out.raise(HandshakeAbandoned{"handshake not completed within " + detail::duration_text(config_.handshake_timeout)});

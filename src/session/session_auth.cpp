@@ -15,8 +15,11 @@ void Session::relay_auth_exchange(Actions& out) {
             end_both(CloseReason::handshake_failed, out);
             return;
         }
+        const std::size_t at = out.to_client.size();
         out.to_client.insert(out.to_client.end(), upstream_pending_.begin(),
                              upstream_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
+        // Back to the client leg's numbering (the legs differ by tether's or the client's SSLRequest).
+        if (leg_shift_ != 0) codec::shift_sequence_ids(std::span(out.to_client).subspan(at), -leg_shift_);
         detail::erase_front(upstream_pending_, packet.consumed);
         turn_.on_server_packet(packet.value);
         const auto& payload = packet.value.payload;

@@ -15,13 +15,15 @@ void Session::finish_upstream(Actions& out) {
     detail::release(login_packet_);
     early_client_bytes_.release();
     finisher_ = std::make_unique<HandshakeFinisher>(config_.reserved_user, turn_, std::move(greeting_),
-                                                    std::move(upstream_pending_), now_ + config_.handshake_timeout);
+                                                    std::move(upstream_pending_), now_ + config_.handshake_timeout,
+                                                    upstream_ssl_capabilities_);
     detail::release(upstream_pending_);
     drive_finish({}, out);
 }
 
 void Session::drive_finish(codec::Bytes server_bytes, Actions& out) {
     if (!upstream_open_) return;  // still connecting; on_upstream_connected comes back here
+    if (upstream_tls_pending_) return;  // on_upstream_tls_ready (or _failed) comes back here
     const auto step = finisher_->advance(server_bytes, out.to_upstream);
     if (step.refused) {
         // Still worth saying why: a readiness probe reports it.

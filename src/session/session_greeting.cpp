@@ -48,7 +48,7 @@ void Session::relay_greeting(Actions& out) {
     turn_.on_greeting();
     adopt_greeting(*greeting_, out);
 
-    auto shown = client_greeting(*greeting_);
+    auto shown = client_greeting(*greeting_, config_.client_tls != ClientTls::disabled);
     codec::append_packet(out.to_client, packet.value.first_sequence_id, codec::encode_greeting(shown));
     enter(Phase::awaiting_login);
     if (!client_pending_.empty()) read_login(out);

@@ -12,7 +12,8 @@ void Session::buffer_before_login(codec::Bytes chunk, Actions& out) {
     if (client_pending_.size() <= detail::max_login) return;
     // Before the greeting an ERR is the client's first packet (seq 0);
     // while the owner decides, it answers the login.
-    const auto seq = phase_ == Phase::awaiting_admission ? static_cast<std::uint8_t>(login_sequence_id_ + 1) : std::uint8_t{0};
+    const bool login_read = phase_ == Phase::awaiting_admission || phase_ == Phase::securing_upstream;
+    const auto seq = login_read ? static_cast<std::uint8_t>(login_sequence_id_ + 1) : std::uint8_t{0};
     refuse_client(seq, "client sent more than " + std::to_string(detail::max_login / 1024) + " KiB before its login completed", out);
 }
 
@@ -50,11 +51,28 @@ void Session::read_login(Actions& out) {
     if (packet.malformed()) return refuse(std::string("bad handshake: ") + std::string(packet.error));
     const auto& payload = packet.value.payload;
     if (codec::is_ssl_request(payload)) {
-        return refuse("TLS is not supported by this tether yet; connect without TLS (ssl-mode DISABLED)");
+        if (client_tls_) return refuse("bad handshake: a second SSLRequest inside TLS");
+        if (config_.client_tls == ClientTls::disabled) {
+            return refuse("the client asked for TLS, which this tether does not offer (no --tls-cert); "
+                          "connect without TLS (ssl-mode DISABLED)");
+        }
+        return start_client_tls(packet.value, packet.consumed, out);
     }
     auto login = codec::decode_login(payload);
     if (!login.ok()) return refuse(std::string("bad handshake: ") + std::string(login.error));
-    if ((login.value.capabilities & codec::cap::ssl) != 0) return refuse("the client asked for TLS, which tether did not offer");
+    if (!client_tls_ && (login.value.capabilities & codec::cap::ssl) != 0) {
+        return refuse("bad handshake: the login asks for TLS but came without an SSLRequest");
+    }
+    if (!client_tls_ && config_.client_tls == ClientTls::required) {
+        // The server's own refusal of a plaintext login, with tether's reason.
+        std::string message = "tether: connections using insecure transport are prohibited (--client-tls required); connect with TLS";
+        codec::append_err(out.to_client, static_cast<std::uint8_t>(packet.value.last_sequence_id + 1),
+                          detail::er_secure_transport_required, detail::general_sql_state, message);
+        out.drain_client = true;
+        out.raise(ClientRefused{std::move(message)});
+        fail_handshake(CloseReason::handshake_failed, out);
+        return;
+    }
     // The greeting shows the server's own compression bits (tether decodes
     // both algorithms); mysqlnd asks for CLIENT_COMPRESS even when it is not shown.
     const codec::Capabilities compression = codec::cap::compress | codec::cap::zstd_compression;
@@ -72,6 +90,23 @@ void Session::read_login(Actions& out) {
     out.raise(LoginReceived{});
 }
 
+// The client's SSLRequest (sequence id 1): TLS on its leg, and its real login
+// comes inside it at sequence id 2. What it sent after the request is the start
+// of its TLS handshake, for io's engine, not for the session.
+void Session::start_client_tls(const codec::LogicalPacket& ssl_request, std::size_t consumed, Actions& out) {
+    auto request = codec::decode_ssl_request(ssl_request.payload);
+    if (!request.ok() || ssl_request.first_sequence_id != 1) {
+        const std::string why = request.ok() ? std::string("SSLRequest out of sequence") : std::string(request.error);
+        refuse_client(static_cast<std::uint8_t>(ssl_request.last_sequence_id + 1), "bad handshake: " + why, out);
+        return;
+    }
+    client_tls_ = true;
+    detail::erase_front(client_pending_, consumed);
+    out.start_client_tls = true;
+    out.client_tls_bytes.assign(client_pending_.begin(), client_pending_.end());
+    detail::release(client_pending_);
+}
+
 void Session::admit(const Admission& admission, Actions& out) {
     if (phase_ != Phase::awaiting_admission) return;
     if (!admission.allowed) {
@@ -82,16 +117,19 @@ void Session::admit(const Admission& admission, Actions& out) {
         fail_handshake(CloseReason::rejected, out);
         return;
     }
-    out.to_upstream.insert(out.to_upstream.end(), login_packet_.begin(), login_packet_.end());
-    detail::release(login_packet_);
-    turn_.on_login_sent(login_sequence_id_);
-    enter(Phase::authenticating);
-    if (!client_pending_.empty()) {
-        out.to_upstream.insert(out.to_upstream.end(), client_pending_.begin(), client_pending_.end());
-        turn_.on_client_bytes(client_pending_);
-        early_client_bytes_.remember(client_pending_);
-        detail::release(client_pending_);
+    const bool server_offers_tls = (greeting_->capabilities & codec::cap::ssl) != 0;
+    if (config_.upstream_tls != UpstreamTls::disabled && server_offers_tls) return secure_upstream(out);
+    if (config_.upstream_tls == UpstreamTls::required) {
+        std::string message = "tether: the server does not offer TLS, and --upstream-tls requires it";
+        codec::append_err(out.to_client, static_cast<std::uint8_t>(login_sequence_id_ + 1), detail::cr_ssl_connection_error,
+                          detail::general_sql_state, message);
+        out.drain_client = true;
+        out.raise(ClientRefused{message});
+        out.raise(UpstreamProblem{"the server does not offer TLS (--upstream-tls requires it)"});
+        fail_handshake(CloseReason::handshake_failed, out);
+        return;
     }
+    send_login(out);
 }
 
 }  // namespace tether::session

@@ -23,7 +23,8 @@ constexpr std::array<Row, phase_count> allowed = {
     /* connecting */ row({Phase::awaiting_greeting, Phase::finishing_upstream, Phase::closed}),
     /* awaiting_greeting */ row({Phase::awaiting_login, Phase::finishing_upstream, Phase::closed}),
     /* awaiting_login */ row({Phase::awaiting_admission, Phase::finishing_upstream, Phase::closed}),
-    /* awaiting_admission */ row({Phase::authenticating, Phase::finishing_upstream, Phase::closed}),
+    /* awaiting_admission */ row({Phase::securing_upstream, Phase::authenticating, Phase::finishing_upstream, Phase::closed}),
+    /* securing_upstream */ row({Phase::authenticating, Phase::finishing_upstream, Phase::closed}),
     /* authenticating */ row({Phase::command, Phase::finishing_upstream, Phase::closed}),
     /* command */ row({Phase::relaying, Phase::closed}),
     /* relaying */ row({Phase::closed}),
@@ -39,6 +40,7 @@ std::string_view phase_name(Phase phase) {
         case Phase::awaiting_greeting: return "awaiting_greeting";
         case Phase::awaiting_login: return "awaiting_login";
         case Phase::awaiting_admission: return "awaiting_admission";
+        case Phase::securing_upstream: return "securing_upstream";
         case Phase::authenticating: return "authenticating";
         case Phase::command: return "command";
         case Phase::relaying: return "relaying";

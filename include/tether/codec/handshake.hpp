@@ -63,6 +63,11 @@ struct SslRequest {
 };
 inline constexpr std::size_t ssl_request_size = 32;
 DecodeResult<SslRequest> decode_ssl_request(Bytes payload);
+// The 32-byte payload: what tether sends a server before its own TLS handshake.
+// A server does not parse the login that follows TLS a second time: the
+// capabilities, packet size and character set it keeps are these, so they must
+// be the ones of the login that follows (CLIENT_SSL is added here).
+std::vector<std::byte> encode_ssl_request(const SslRequest& request);
 
 // HandshakeResponse41.
 enum class AuthResponseEncoding : std::uint8_t {

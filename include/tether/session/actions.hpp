@@ -27,6 +27,13 @@ struct Actions {
     // socket with unread bytes makes the kernel answer with a reset, and a
     // client still sending (a huge login) then loses the ERR tether wrote.
     bool drain_client = false;
+    // TLS starts on a leg once what is queued for it has been written: the
+    // client's after its SSLRequest (`client_tls_bytes` is what it sent after
+    // that request: the start of its ClientHello), the server's after tether's
+    // own SSLRequest (the last bytes of to_upstream).
+    bool start_client_tls = false;
+    std::vector<std::byte> client_tls_bytes;
+    bool start_upstream_tls = false;
     // What happened in this step, in the order it happened (events.hpp). The
     // owner reacts to each once (attribution, metrics, logs); each carries
     // its own detail, so nothing needs clearing after it is handled.
@@ -44,6 +51,9 @@ struct Actions {
         close_client = false;
         close_upstream = false;
         drain_client = false;
+        start_client_tls = false;
+        client_tls_bytes.clear();
+        start_upstream_tls = false;
         events.clear();
     }
 };

@@ -9,17 +9,19 @@ namespace tether::session {
 // compressed frames in front of its command tracker (compressed_command_feed.hpp).
 //
 // Hidden from the client:
-// - CLIENT_SSL: tether reads the login to attribute it; TLS termination is a
-//   later transform between socket and session.
+// - CLIENT_SSL, unless tether terminates the client's TLS itself (--tls-cert):
+//   then it is offered whatever the server says, for the two legs are
+//   negotiated apart.
 // - OPTIONAL_RESULTSET_METADATA, MariaDB's CACHE_METADATA, COM_MULTI and
 //   BULK_UNIT_RESULTS: they change result-set layouts the tracker reads.
 inline constexpr codec::Capabilities hidden_capabilities =
     codec::cap::ssl | codec::cap::optional_resultset_metadata |
     codec::cap::mariadb_cache_metadata | codec::cap::mariadb_com_multi | codec::cap::mariadb_bulk_unit_results;
 
-inline codec::Greeting client_greeting(const codec::Greeting& server) {
+inline codec::Greeting client_greeting(const codec::Greeting& server, bool offer_tls = false) {
     codec::Greeting shown = server;
     shown.capabilities &= ~hidden_capabilities;
+    if (offer_tls) shown.capabilities |= codec::cap::ssl;
     return shown;
 }
 

@@ -27,7 +27,8 @@ public:
     // server's, when it had arrived (else it is read here); `server_bytes` what
     // the server sent that nobody has read yet.
     HandshakeFinisher(const std::string& reserved_user, HandshakeTurn turn, std::unique_ptr<codec::Greeting> greeting,
-                      std::vector<std::byte> server_bytes, Clock::time_point deadline);
+                      std::vector<std::byte> server_bytes, Clock::time_point deadline,
+                      std::optional<codec::Capabilities> ssl_request_capabilities = std::nullopt);
 
     struct Step {
         bool done = false;        // close the server side now (after what was appended)
@@ -58,6 +59,9 @@ private:
     std::unique_ptr<codec::Greeting> greeting_;
     std::vector<std::byte> pending_;  // server bytes not parsed yet
     Clock::time_point deadline_;
+    // When tether sent the server an SSLRequest: the capabilities the server
+    // keeps, which the login tether sends must be encoded with.
+    std::optional<codec::Capabilities> ssl_request_capabilities_;
 };
 
 }  // namespace tether::session

@@ -20,13 +20,16 @@ class HandshakeTurn {
 public:
     enum class Waiting : std::uint8_t {
         greeting,       // the server has not greeted yet
-        login,          // greeted: the server waits for a login at sequence id 1
+        login,          // greeted: the server waits for a login (sequence id 1, or 2 after an SSLRequest)
         server,         // the server owes the next packet (its reply to the client's last)
         client_answer,  // the server asked (AuthSwitchRequest, AuthMoreData, ...): it waits for an answer
         done,           // the server sent OK or ERR: the handshake is over
     };
 
     void on_greeting();
+    // tether sent the server an SSLRequest (sequence id 1): the login it waits
+    // for, after TLS, is sequence id 2.
+    void on_ssl_request_sent();
     // The login went to the server whole (it is reassembled before admission).
     void on_login_sent(std::uint8_t last_sequence_id);
     // One complete logical packet from the server during authentication.

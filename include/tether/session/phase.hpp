@@ -11,6 +11,7 @@ enum class Phase : std::uint8_t {
     awaiting_greeting,   // connected; waiting for the server's greeting
     awaiting_login,      // greeting relayed; waiting for the client's login
     awaiting_admission,  // login decoded; the owner decides (caps) through admit()
+    securing_upstream,   // admitted; tether's SSLRequest sent, the server leg's TLS handshake under way
     authenticating,      // login forwarded; relaying the auth exchange to the server's OK or ERR
     command,             // logged in; every command followed to the end of its response
     relaying,            // the tracker lost sync: bytes pass through, no idle decisions

@@ -1,6 +1,7 @@
 // The login tether sends to finish a server handshake its client abandoned.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "tether/codec/handshake.hpp"
@@ -12,6 +13,12 @@ namespace tether::session {
 // The server answers 1045, which does not count toward max_connect_errors;
 // dropping the connection instead would, and after max_connect_errors such
 // drops the server blocks tether's address for every app behind it.
-codec::Login reserved_login(const codec::Greeting& greeting, const std::string& user);
+//
+// After an SSLRequest the server keeps that request's capabilities (it does
+// not parse the login's again), so the login is then encoded with exactly
+// `fixed_capabilities`: every field they announce is present (an empty
+// database, no attributes).
+codec::Login reserved_login(const codec::Greeting& greeting, const std::string& user,
+                            std::optional<codec::Capabilities> fixed_capabilities = std::nullopt);
 
 }  // namespace tether::session

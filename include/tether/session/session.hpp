@@ -17,6 +17,8 @@
 #include "tether/session/compressed_command_feed.hpp"
 #include "tether/session/early_client_bytes.hpp"
 #include "tether/session/phase.hpp"
+#include "tether/session/tls_legs.hpp"
+#include "tether/codec/sequence_shift.hpp"
 
 namespace tether::session {
 
@@ -30,6 +32,8 @@ struct SessionConfig {
     std::string upstream_name;  // for error messages
     std::chrono::milliseconds handshake_timeout{10'000};
     std::chrono::milliseconds connect_timeout{5'000};
+    ClientTls client_tls = ClientTls::disabled;
+    UpstreamTls upstream_tls = UpstreamTls::disabled;
 };
 
 // The owner's answer to a login.
@@ -83,6 +87,14 @@ public:
     void on_tick(Clock::time_point now, Actions& out);
     // After LoginReceived.
     void admit(const Admission& admission, Actions& out);
+    // The server leg's TLS handshake (after start_upstream_tls) completed and
+    // its peer is trusted: the login goes to the server.
+    void on_upstream_tls_ready(Actions& out);
+    // It failed, or its peer failed verification (`why` says which). With
+    // `channel_usable` (the handshake completed, only trust failed) the server
+    // still gets a complete, refused login over it (the reserved user carries
+    // no secret); otherwise its side closes.
+    void on_upstream_tls_failed(std::string_view why, bool channel_usable, Actions& out);
     // After ChangeUserAccepted: the new identity (login())
     // against the caps. Allowed: the held OK goes to the client. Refused: the
     // client gets this ERR in its place, the server COM_QUIT, the session ends
@@ -119,6 +131,9 @@ public:
     void replace_login(codec::Login login) { login_ = std::move(login); }
     [[nodiscard]] bool client_open() const { return client_open_; }
     [[nodiscard]] bool upstream_open() const { return upstream_open_; }
+    // Which legs negotiated TLS (from the SSLRequests seen and sent).
+    [[nodiscard]] bool client_tls() const { return client_tls_; }
+    [[nodiscard]] bool upstream_tls() const { return upstream_tls_; }
     // Who owes the next handshake packet (meaningful until the login completes).
     [[nodiscard]] const HandshakeTurn& handshake_turn() const { return turn_; }
     // Capacity held by the handshake-phase buffers (bounded by the handshake
@@ -146,6 +161,11 @@ private:
     void buffer_before_login(codec::Bytes chunk, Actions& out);
     void refuse_client(std::uint8_t sequence_id, std::string message, Actions& out);
     void fail_handshake(CloseReason reason, Actions& out);
+    void start_client_tls(const codec::LogicalPacket& ssl_request, std::size_t consumed, Actions& out);
+    // session_upstream_tls.cpp
+    void send_login(Actions& out);
+    void secure_upstream(Actions& out);
+    void forward_client_bytes(codec::Bytes chunk, Actions& out);
     // session_auth.cpp
     void relay_auth_exchange(Actions& out);
     void on_authenticated(const codec::LogicalPacket& ok, Actions& out);
@@ -203,6 +223,18 @@ private:
     std::size_t held_change_user_ok_ = 0;
     bool change_user_admission_due_ = false;
     std::optional<PhaseTransition> refused_transition_;
+    // TLS: negotiated on the client leg (its SSLRequest came), on the server
+    // leg (tether's SSLRequest went), and that TLS handshake still under way.
+    bool client_tls_ = false;
+    bool upstream_tls_ = false;
+    bool upstream_tls_pending_ = false;
+    // Client packets of the login exchange, renumbered for the server leg when
+    // only one leg is TLS (server packets are renumbered whole, back).
+    codec::SequenceShift to_server_shift_;
+    int leg_shift_ = 0;  // server leg's sequence ids minus the client leg's, during the login exchange
+    // The SSLRequest's capabilities: the server keeps these, so a login tether
+    // sends in the client's place must be encoded with them.
+    std::optional<codec::Capabilities> upstream_ssl_capabilities_;
 };
 
 }  // namespace tether::session

@@ -55,6 +55,15 @@ void Driver::apply(Actions& a, codec::Bytes chunk, bool from_client) {
     client_drain_requested = client_drain_requested || a.drain_client;
     upstream_close_requested = upstream_close_requested || a.close_upstream;
     connect_requested = connect_requested || a.connect_upstream;
+    if (a.start_client_tls) {
+        CHECK_FALSE(client_tls_started);  // once per session
+        client_tls_started = true;
+        client_tls_bytes.insert(client_tls_bytes.end(), a.client_tls_bytes.begin(), a.client_tls_bytes.end());
+    }
+    if (a.start_upstream_tls) {
+        CHECK_FALSE(upstream_tls_started);
+        upstream_tls_started = true;
+    }
     last = a;
     if (auto_admit && a.events.contains<LoginReceived>()) {
         Actions b;
@@ -128,6 +137,18 @@ void Driver::tick_after(std::chrono::milliseconds since_start) {
 void Driver::admit(const Admission& admission) {
     Actions a;
     session_.admit(admission, a);
+    apply(a, {}, false);
+}
+
+void Driver::upstream_tls_ready() {
+    Actions a;
+    session_.on_upstream_tls_ready(a);
+    apply(a, {}, false);
+}
+
+void Driver::upstream_tls_failed(std::string_view why, bool channel_usable) {
+    Actions a;
+    session_.on_upstream_tls_failed(why, channel_usable, a);
     apply(a, {}, false);
 }
 

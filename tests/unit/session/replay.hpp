@@ -42,6 +42,8 @@ public:
     void connect_failed(std::string_view why);
     void tick_after(std::chrono::milliseconds since_start);
     void admit(const Admission& a);
+    void upstream_tls_ready();
+    void upstream_tls_failed(std::string_view why, bool channel_usable);
     void close(CloseReason reason);
     void advance(std::chrono::milliseconds d) { now_ += d; }
 
@@ -65,6 +67,9 @@ public:
     bool client_drain_requested = false;  // the close asked for a drain first (Actions::drain_client)
     bool upstream_close_requested = false;
     bool connect_requested = false;
+    bool client_tls_started = false;    // Actions::start_client_tls seen
+    ByteVec client_tls_bytes;           // and what came with it, for the TLS engine
+    bool upstream_tls_started = false;  // Actions::start_upstream_tls seen
     Actions last;  // the Actions of the last entry point (an auto-admit merges into it)
 
     template <class E>
