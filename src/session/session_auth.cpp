@@ -5,6 +5,54 @@
 
 namespace tether::session {
 
+namespace {
+
+// Plugins whose client answer is the password itself, in clear.
+bool sends_password_in_clear(std::string_view plugin) { return plugin == "mysql_clear_password" || plugin == "dialog"; }
+
+}  // namespace
+
+// Only while the client leg is TLS and the server leg is not: what in the
+// server's packet would make the client send its password in clear, which
+// tether would then carry over the plaintext leg. Empty when nothing does.
+std::string Session::clear_password_request(codec::Bytes payload) const {
+    if (!client_tls_ || upstream_tls_ || payload.empty()) return {};
+    const auto first = std::to_integer<std::uint8_t>(payload[0]);
+    if (first == codec::auth_more_data_header) {
+        auto more = codec::decode_auth_more_data(payload);
+        if (more.ok() && more.value.is_full_auth_request()) {
+            return "the server asks for caching_sha2_password full authentication, which sends the password in clear "
+                   "over a TLS client leg, and tether's leg to the server is not TLS; enable --upstream-tls, or connect "
+                   "this client without TLS (it then encrypts the password with the server's RSA key)";
+        }
+    }
+    if (first == codec::auth_switch_header) {
+        auto change = codec::decode_auth_switch(payload);
+        if (change.ok() && sends_password_in_clear(change.value.plugin_name)) {
+            return "the server asks for " + change.value.plugin_name + ", which sends the password in clear, and " +
+                   "tether's leg to the server is not TLS; enable --upstream-tls";
+        }
+    }
+    return {};
+}
+
+// A login that carries the password in clear itself (a client whose default
+// plugin is mysql_clear_password), over a TLS client leg to a plaintext server leg.
+bool Session::login_sends_password_in_clear() const {
+    return client_tls_ && !upstream_tls_ && login_ && login_->auth_plugin_name &&
+           sends_password_in_clear(*login_->auth_plugin_name) && !login_->auth_response.empty();
+}
+
+// The client is told why and leaves; the server's request is answered with a
+// wrong answer by the finisher, so it ends the login cleanly.
+void Session::refuse_clear_password(std::uint8_t client_sequence_id, std::string why, Actions& out) {
+    std::string message = "tether: " + why;
+    codec::append_err(out.to_client, client_sequence_id, detail::er_handshake_error, detail::handshake_sql_state, message);
+    out.drain_client = true;
+    out.raise(ClientRefused{std::move(message)});
+    fail_handshake(CloseReason::handshake_failed, out);
+}
+
 void Session::relay_auth_exchange(Actions& out) {
     for (;;) {
         auto packet = codec::decode_logical_packet(upstream_pending_, detail::max_auth_packet);
@@ -14,6 +62,13 @@ void Session::relay_auth_exchange(Actions& out) {
                                       std::string(packet.error)});
             end_both(CloseReason::handshake_failed, out);
             return;
+        }
+        if (std::string why = clear_password_request(packet.value.payload); !why.empty()) {
+            detail::erase_front(upstream_pending_, packet.consumed);
+            turn_.on_server_packet(packet.value);
+            // In the place of the server's packet, in the client leg's numbering.
+            return refuse_clear_password(static_cast<std::uint8_t>(packet.value.first_sequence_id - leg_shift_),
+                                         std::move(why), out);
         }
         const std::size_t at = out.to_client.size();
         out.to_client.insert(out.to_client.end(), upstream_pending_.begin(),

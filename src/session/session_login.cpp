@@ -129,6 +129,12 @@ void Session::admit(const Admission& admission, Actions& out) {
         fail_handshake(CloseReason::handshake_failed, out);
         return;
     }
+    if (login_sends_password_in_clear()) {
+        return refuse_clear_password(static_cast<std::uint8_t>(login_sequence_id_ + 1),
+                                     "the login carries a password in clear (mysql_clear_password), and tether's leg to "
+                                     "the server is not TLS; enable --upstream-tls",
+                                     out);
+    }
     send_login(out);
 }
 

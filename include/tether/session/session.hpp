@@ -170,6 +170,9 @@ private:
     void relay_auth_exchange(Actions& out);
     void on_authenticated(const codec::LogicalPacket& ok, Actions& out);
     void replay_early_client_bytes();
+    [[nodiscard]] std::string clear_password_request(codec::Bytes payload) const;
+    [[nodiscard]] bool login_sends_password_in_clear() const;
+    void refuse_clear_password(std::uint8_t client_sequence_id, std::string why, Actions& out);
     // session_finish.cpp
     void finish_upstream(Actions& out);
     void drive_finish(codec::Bytes server_bytes, Actions& out);

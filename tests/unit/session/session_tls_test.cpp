@@ -302,3 +302,77 @@ TEST_CASE("tls: the handshake timeout covers the server leg's TLS") {
     CHECK(d.session().close_reason() == CloseReason::client_timeout);
     CHECK(d.session().phase() == Phase::finishing_upstream);
 }
+
+namespace {
+
+// A session logged in over a TLS client leg to a plaintext server leg, the login sent.
+void tls_client_plain_server(Driver& d, std::string plugin = "caching_sha2_password") {
+    d.connect();
+    d.upstream(greeting_bytes(server_caps & ~cap::ssl, plugin));
+    d.client(ssl_request_bytes());
+    d.client(tls_login_bytes());
+    REQUIRE(d.session().phase() == Phase::authenticating);
+    d.clear_output();
+}
+
+}  // namespace
+
+TEST_CASE("tls: a password never crosses the plaintext server leg in clear") {
+    SUBCASE("caching_sha2_password full authentication: the client is refused before it sends the password") {
+        Driver d(tls_config(ClientTls::preferred, UpstreamTls::disabled));
+        tls_client_plain_server(d);
+        const ByteVec full_auth = {std::byte{2}, std::byte{0}, std::byte{0}, std::byte{2}, std::byte{0x01}, std::byte{0x04}};
+        d.upstream(full_auth);
+        const auto err = single_err(d.to_client);
+        CHECK(err.sequence_id == 3);  // in place of the server's packet 2, client numbering
+        CHECK(err.message.find("full authentication") != std::string::npos);
+        CHECK(d.client_drain_requested);
+        CHECK(d.session().phase() == Phase::finishing_upstream);
+        // The server gets a wrong answer at the sequence id it expects, and ends the login itself.
+        auto answer = single_packet(d.to_upstream);
+        CHECK(answer.first_sequence_id == 3);
+        CHECK(answer.payload.size() <= 1);
+        d.upstream(Stream(4).err(1045, "28000", "Access denied").bytes());
+        CHECK(d.session().phase() == Phase::closed);
+    }
+    SUBCASE("an AuthSwitchRequest to mysql_clear_password is not relayed") {
+        Driver d(tls_config(ClientTls::preferred, UpstreamTls::disabled));
+        tls_client_plain_server(d);
+        d.upstream(Stream(2).packet(bytes_of(std::string_view("\xFEmysql_clear_password\0", 22))).bytes());
+        const auto err = single_err(d.to_client);
+        CHECK(err.message.find("mysql_clear_password") != std::string::npos);
+        CHECK(d.session().phase() == Phase::finishing_upstream);
+    }
+    SUBCASE("fast authentication needs no password and passes") {
+        Driver d(tls_config(ClientTls::preferred, UpstreamTls::disabled));
+        tls_client_plain_server(d);
+        const ByteVec fast = {std::byte{2}, std::byte{0}, std::byte{0}, std::byte{2}, std::byte{0x01}, std::byte{0x03}};
+        d.upstream(fast);
+        CHECK(d.to_client.size() == fast.size());
+        CHECK(seq_of(d.to_client) == 3);
+        d.upstream(Stream(3).ok(codec::status::autocommit).bytes());
+        CHECK(d.session().phase() == Phase::command);
+    }
+    SUBCASE("with the server leg TLS too, full authentication is relayed") {
+        Driver d(tls_config(ClientTls::preferred, UpstreamTls::preferred));
+        d.connect();
+        d.upstream(greeting_bytes(server_caps, "caching_sha2_password"));
+        d.client(ssl_request_bytes());
+        d.client(tls_login_bytes());
+        d.upstream_tls_ready();
+        d.clear_output();
+        const ByteVec full_auth = {std::byte{2}, std::byte{0}, std::byte{0}, std::byte{3}, std::byte{0x01}, std::byte{0x04}};
+        d.upstream(full_auth);
+        CHECK(d.to_client == full_auth);
+    }
+    SUBCASE("a plaintext client encrypts with the server's key itself: relayed as ever") {
+        Driver d(tls_config(ClientTls::preferred, UpstreamTls::disabled));
+        d.connect();
+        d.upstream(greeting_bytes(server_caps & ~cap::ssl, "caching_sha2_password"));
+        d.client(login_bytes());
+        d.clear_output();
+        const ByteVec full_auth = {std::byte{2}, std::byte{0}, std::byte{0}, std::byte{2}, std::byte{0x01}, std::byte{0x04}};
+        d.upstream(full_auth);
+        CHECK(d.to_client == full_auth);
+    }
+}
