@@ -1,0 +1,56 @@
+// Session resumption to the server: the client context remembers the newest
+// session and the next engine from it resumes, with TLS 1.3 tickets (which
+// arrive after the handshake) and with TLS 1.2.
+#include <doctest/doctest.h>
+
+#include <openssl/ssl.h>
+
+#include "engine_pair.hpp"
+#include "test_certs.hpp"
+
+using namespace tether;
+
+TEST_CASE("a second connection from the same client context resumes") {
+    for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        CAPTURE(version);
+        auto client = test::client_context(tls::ClientMode::verify_identity);
+        SSL_CTX_set_max_proto_version(client->native(), version);
+        auto server = test::server_context("tether");
+        CHECK(client->resumable_session() == nullptr);
+
+        test::EnginePair first(client, server);
+        REQUIRE(first.handshake());
+        CHECK_FALSE(first.client->resumed());
+        // The TLS 1.3 tickets come with the server's first bytes after the
+        // handshake; a client reads them as it reads the server's greeting.
+        test::transfer(*first.server, *first.client);
+        test::EnginePair::read_all(*first.client);
+        CHECK(client->resumable_session() != nullptr);
+
+        test::EnginePair second(client, server);
+        REQUIRE(second.handshake());
+        CHECK(second.client->resumed());
+        CHECK(second.server->resumed());
+        CHECK(second.client->version() == first.client->version());
+
+        // A new context (a reload, another upstream) starts without one.
+        auto fresh = test::client_context(tls::ClientMode::verify_identity);
+        test::EnginePair third(fresh, server);
+        REQUIRE(third.handshake());
+        CHECK_FALSE(third.client->resumed());
+    }
+}
+
+TEST_CASE("the remembered session can be forgotten") {
+    auto client = test::client_context(tls::ClientMode::required);
+    auto server = test::server_context("tether");
+    test::EnginePair first(client, server);
+    REQUIRE(first.handshake());
+    test::EnginePair::read_all(*first.client);
+    REQUIRE(client->resumable_session() != nullptr);
+    client->forget_session();
+    CHECK(client->resumable_session() == nullptr);
+    test::EnginePair second(client, server);
+    REQUIRE(second.handshake());
+    CHECK_FALSE(second.client->resumed());
+}
