@@ -20,13 +20,22 @@ namespace {
 // 3.0's BIO_s_mem only moves its read pointer; BIO_reset keeps the buffer
 // too), so an engine that once carried a 64 KiB burst would hold it while
 // idle. Above this capacity a drained BIO is replaced by a fresh one; below
-// it, reusing it saves the allocations on every small reply.
-constexpr std::size_t kept_bio_capacity = 2048;
+// it, it is reused: a fresh BIO is five allocations, and replacing both
+// BIOs of both engines on every query and reply measured 2.4 us more per
+// round trip (10.1 against 7.7) for 2 KiB less held per idle pair.
+constexpr std::size_t kept_bio_capacity = 512;
 
 // A TLS record starts with its content type (20..23: change_cipher_spec,
 // alert, handshake, application_data) and major version 3. Anything else as
 // the very first byte is not TLS: a plaintext MySQL login, an HTTP request.
 bool plausible_first_byte(std::uint8_t byte) { return byte >= 20 && byte <= 23; }
+
+// SSL_get_error reads OpenSSL's thread-local error queue, so it must be
+// empty before each call; every failure path here drains it, so on the hot
+// path a peek (cheaper than ERR_clear_error's sweep of all 16 slots) is enough.
+void clear_stale_errors() {
+    if (ERR_peek_error() != 0) ERR_clear_error();
+}
 
 BIO* new_memory_bio(bool eof_seen) {
     BIO* bio = BIO_new(BIO_s_mem());
@@ -150,7 +159,11 @@ void Engine::fail(int ssl_error) {
 
 std::size_t Engine::read(std::span<std::uint8_t> out) {
     if (state_ != State::open || out.empty()) return 0;
-    ERR_clear_error();
+    // Nothing fed and nothing decrypted waiting: SSL_read could only say
+    // "want read", after allocating its 17 KiB record buffer to find that
+    // out. A caller reads until 0, so this is every read's last call.
+    if (!eof_ && BIO_ctrl_pending(input()) == 0 && SSL_has_pending(ssl_) == 0) return 0;
+    clear_stale_errors();
     std::size_t n = 0;
     const int result = SSL_read_ex(ssl_, out.data(), out.size(), &n);
     if (result == 1) {
@@ -191,7 +204,7 @@ std::size_t Engine::write(std::span<const std::uint8_t> plaintext) {
     // one call of ours takes all the room allows.
     std::size_t taken = 0;
     while (taken < take) {
-        ERR_clear_error();
+        clear_stale_errors();
         std::size_t written = 0;
         const int result = SSL_write_ex(ssl_, plaintext.data() + taken, take - taken, &written);
         if (result != 1) {
@@ -238,11 +251,19 @@ void Engine::release_drained_buffers() {
     // 17 KiB) would stay until the first read; this frees whichever is idle
     // (it refuses, harmlessly, while a partial record is buffered).
     SSL_free_buffers(ssl_);
-    if (BIO_ctrl_pending(input()) == 0 && capacity(input()) > kept_bio_capacity) {
-        if (BIO* fresh = new_memory_bio(eof_)) SSL_set0_rbio(ssl_, fresh);
+    // The handshake's flights are released whatever their size (once per
+    // BIO, at its first drain): an idle session then starts from nothing.
+    if (BIO_ctrl_pending(input()) == 0) {
+        if (capacity(input()) > (input_trimmed_ ? kept_bio_capacity : 0)) {
+            if (BIO* fresh = new_memory_bio(eof_)) SSL_set0_rbio(ssl_, fresh);
+        }
+        input_trimmed_ = true;
     }
-    if (BIO_ctrl_pending(output()) == 0 && capacity(output()) > kept_bio_capacity) {
-        if (BIO* fresh = new_memory_bio(false)) SSL_set0_wbio(ssl_, fresh);
+    if (BIO_ctrl_pending(output()) == 0) {
+        if (capacity(output()) > (output_trimmed_ ? kept_bio_capacity : 0)) {
+            if (BIO* fresh = new_memory_bio(false)) SSL_set0_wbio(ssl_, fresh);
+        }
+        output_trimmed_ = true;
     }
 }
 

@@ -101,6 +101,8 @@ private:
     std::size_t ciphertext_limit_ = default_ciphertext_limit;
     bool eof_ = false;
     bool shutdown_sent_ = false;
+    bool input_trimmed_ = false;   // the handshake's input buffer was released
+    bool output_trimmed_ = false;  // likewise its output buffer
     bool saw_first_byte_ = false;
     bool first_byte_is_tls_ = true;
 };
