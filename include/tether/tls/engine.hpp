@@ -41,6 +41,8 @@ public:
     // stops taking plaintext: four full records.
     static constexpr std::size_t default_ciphertext_limit = 4 * 16 * 1024 + 4 * 64;
 
+    // nullptr only when OpenSSL cannot allocate a session (or, for a
+    // client, cannot take the server name): refuse the connection then.
     static std::unique_ptr<Engine> server(std::shared_ptr<const ServerContext> context);
     static std::unique_ptr<Engine> client(std::shared_ptr<ClientContext> context);
 

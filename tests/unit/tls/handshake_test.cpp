@@ -85,6 +85,16 @@ TEST_CASE("a plaintext MySQL login instead of a ClientHello is not_tls, at once"
     server->shutdown();
 }
 
+TEST_CASE("four plaintext bytes are enough to tell: not_tls before a record header is complete") {
+    // OpenSSL alone would wait for the fifth byte of a record header, and a
+    // client that sends a packet header and stalls would hold the handshake.
+    auto server = Engine::server(test::server_context("tether"));
+    const std::array<std::uint8_t, 4> packet_header{0x55, 0x00, 0x00, 0x01};
+    server->feed(packet_header);
+    CHECK(server->handshake() == Engine::State::failed);
+    CHECK(server->failure().reason == FailureReason::not_tls);
+}
+
 TEST_CASE("an HTTP request instead of a ClientHello is not_tls") {
     auto server = Engine::server(test::server_context("tether"));
     server->feed(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
