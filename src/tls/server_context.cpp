@@ -26,6 +26,9 @@ Loaded<std::shared_ptr<const ServerContext>> ServerContext::load(const ServerOpt
     if (!options.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, options.ciphers.c_str()) != 1)
         return Result::failed(detail::openssl_error("no usable cipher in the TLS 1.2 cipher list \"" +
                                                     options.ciphers + "\""));
+    if (!options.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, options.ciphersuites.c_str()) != 1)
+        return Result::failed(detail::openssl_error("no usable suite in the TLS 1.3 ciphersuites \"" +
+                                                    options.ciphersuites + "\""));
     // The clients choose their cipher within what both accept, but the
     // server's order wins: it keeps weak ones last when an old client offers them.
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);

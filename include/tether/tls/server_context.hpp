@@ -17,9 +17,12 @@ struct ServerOptions {
     std::string key_file;          // PEM private key matching the leaf
     ProtocolVersion min_version = ProtocolVersion::tls1_2;
     // OpenSSL cipher list for TLS 1.2 (SSL_CTX_set_cipher_list); empty keeps
-    // OpenSSL's default. TLS 1.3 ciphersuites stay at the default: all three
-    // are AEADs and clients rarely need them restricted.
+    // OpenSSL's default.
     std::string ciphers;
+    // TLS 1.3 ciphersuites (SSL_CTX_set_ciphersuites, e.g.
+    // "TLS_AES_128_GCM_SHA256"); empty keeps the default three, all AEADs,
+    // which few deployments need to restrict.
+    std::string ciphersuites;
 };
 
 // Owns one SSL_CTX. Shared: every Engine keeps the context it started with,

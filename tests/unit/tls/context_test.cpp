@@ -31,19 +31,19 @@ TEST_CASE("modes and versions parse from and format to the flag's spelling") {
 }
 
 TEST_CASE("a server context loads a certificate and its key, or a chain") {
-    CHECK(tls::ServerContext::load({cert_file("tether"), key_file("tether"), {}, {}}).has_value());
-    CHECK(tls::ServerContext::load({cert_file("chain"), key_file("chain"), {}, {}}).has_value());
+    CHECK(tls::ServerContext::load(test::server_options(cert_file("tether"), key_file("tether"))).has_value());
+    CHECK(tls::ServerContext::load(test::server_options(cert_file("chain"), key_file("chain"))).has_value());
 }
 
 TEST_CASE("a server context that cannot load says which file and why") {
     SUBCASE("missing certificate file") {
-        auto loaded = tls::ServerContext::load({"/nonexistent/tls.crt", key_file("tether"), {}, {}});
+        auto loaded = tls::ServerContext::load(test::server_options("/nonexistent/tls.crt", key_file("tether")));
         REQUIRE_FALSE(loaded.has_value());
         CHECK(loaded.error().find("/nonexistent/tls.crt") != std::string::npos);
         CHECK(loaded.error().find("certificate") != std::string::npos);
     }
     SUBCASE("the key belongs to another certificate") {
-        auto loaded = tls::ServerContext::load({cert_file("tether"), key_file("server"), {}, {}});
+        auto loaded = tls::ServerContext::load(test::server_options(cert_file("tether"), key_file("server")));
         REQUIRE_FALSE(loaded.has_value());
         CHECK(loaded.error().find(key_file("server")) != std::string::npos);
         CHECK(loaded.error().find("mismatch") != std::string::npos);
@@ -51,14 +51,23 @@ TEST_CASE("a server context that cannot load says which file and why") {
         CHECK(loaded.error().find("PRIVATE KEY") == std::string::npos);
     }
     SUBCASE("a key file that is not a key") {
-        auto loaded = tls::ServerContext::load({cert_file("tether"), cert_file("tether"), {}, {}});
+        auto loaded = tls::ServerContext::load(test::server_options(cert_file("tether"), cert_file("tether")));
         REQUIRE_FALSE(loaded.has_value());
         CHECK(loaded.error().find("cannot use the private key in " + cert_file("tether")) != std::string::npos);
     }
     SUBCASE("no cipher of the list exists") {
-        auto loaded = tls::ServerContext::load({cert_file("tether"), key_file("tether"), {}, "NOT-A-CIPHER"});
+        auto options = test::server_options(cert_file("tether"), key_file("tether"));
+        options.ciphers = "NOT-A-CIPHER";
+        auto loaded = tls::ServerContext::load(options);
         REQUIRE_FALSE(loaded.has_value());
         CHECK(loaded.error().find("NOT-A-CIPHER") != std::string::npos);
+    }
+    SUBCASE("no TLS 1.3 suite of the list exists") {
+        auto options = test::server_options(cert_file("tether"), key_file("tether"));
+        options.ciphersuites = "TLS_NOT_A_SUITE";
+        auto loaded = tls::ServerContext::load(options);
+        REQUIRE_FALSE(loaded.has_value());
+        CHECK(loaded.error().find("TLS_NOT_A_SUITE") != std::string::npos);
     }
     SUBCASE("no files") {
         CHECK_FALSE(tls::ServerContext::load({}).has_value());

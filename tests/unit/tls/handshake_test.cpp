@@ -34,8 +34,9 @@ TEST_CASE("TLS 1.3 is what two current engines agree on") {
 TEST_CASE("TLS 1.2 with the server's cipher list") {
     auto client = test::client_context(tls::ClientMode::verify_identity);
     SSL_CTX_set_max_proto_version(client->native(), TLS1_2_VERSION);  // an older client
-    auto server = tls::ServerContext::load(
-        {test::cert_file("tether"), test::key_file("tether"), tls::ProtocolVersion::tls1_2, "ECDHE-ECDSA-AES128-GCM-SHA256"});
+    auto options = test::server_options(test::cert_file("tether"), test::key_file("tether"));
+    options.ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256";
+    auto server = tls::ServerContext::load(options);
     REQUIRE(server.has_value());
     test::EnginePair pair(client, server.value());
     REQUIRE(pair.handshake());
@@ -59,6 +60,16 @@ TEST_CASE("a handshake fed one byte at a time completes") {
     }
     CHECK(pair.server->state() == Engine::State::open);
     CHECK(pair.client->state() == Engine::State::open);
+}
+
+TEST_CASE("TLS 1.3 with the server's ciphersuites") {
+    auto options = test::server_options(test::cert_file("tether"), test::key_file("tether"));
+    options.ciphersuites = "TLS_CHACHA20_POLY1305_SHA256";
+    auto server = tls::ServerContext::load(options);
+    REQUIRE(server.has_value());
+    test::EnginePair pair(test::client_context(tls::ClientMode::verify_identity), server.value());
+    REQUIRE(pair.handshake());
+    CHECK(pair.client->cipher() == "TLS_CHACHA20_POLY1305_SHA256");
 }
 
 TEST_CASE("a server requiring TLS 1.3 and a client capped at 1.2 share no version") {

@@ -88,7 +88,7 @@ TEST_CASE("files replaced by rename or rewritten in place give a new context") {
     const fs::path key = dir.path / "tls.key";
     fs::copy_file(test::cert_file("tether"), cert);
     fs::copy_file(test::key_file("tether"), key);
-    const tls::ServerOptions options{cert, key, {}, {}};
+    const tls::ServerOptions options = test::server_options(cert, key);
     auto current = tls::ServerContext::load(options).value();
     Reloader reloader(options);
     CHECK(std::holds_alternative<Reloader::Unchanged>(reloader.poll()));
@@ -121,7 +121,7 @@ TEST_CASE("a certificate replaced before its key: an error, then the new pair") 
     const fs::path key = dir.path / "tls.key";
     fs::copy_file(test::cert_file("tether"), cert);
     fs::copy_file(test::key_file("tether"), key);
-    Reloader reloader({cert, key, {}, {}});
+    Reloader reloader(test::server_options(cert, key));
 
     replace_by_rename(test::cert_file("tether-next"), cert);
     auto outcome = reloader.poll();
@@ -146,7 +146,7 @@ TEST_CASE("a missing file is an error until it is back") {
     const fs::path key = dir.path / "tls.key";
     fs::copy_file(test::cert_file("tether"), cert);
     fs::copy_file(test::key_file("tether"), key);
-    Reloader reloader({cert, key, {}, {}});
+    Reloader reloader(test::server_options(cert, key));
     fs::remove(key);
     CHECK(std::holds_alternative<Reloader::Failed>(reloader.poll()));
     fs::copy_file(test::key_file("tether"), key);
@@ -169,7 +169,7 @@ TEST_CASE("a Kubernetes Secret's ..data symlink swap is a change") {
     fs::create_symlink("..data/tls.key", dir.path / "tls.key");
     const fs::path cert = dir.path / "tls.crt";
     const fs::path key = dir.path / "tls.key";
-    Reloader reloader({cert, key, {}, {}});
+    Reloader reloader(test::server_options(cert, key));
     CHECK(std::holds_alternative<Reloader::Unchanged>(reloader.poll()));
 
     version("..2026_12_01_11_00_00.2", "tether-next");
@@ -184,7 +184,7 @@ TEST_CASE("a Kubernetes Secret's ..data symlink swap is a change") {
 }
 
 TEST_CASE("force (SIGHUP) reloads unchanged files") {
-    Reloader reloader({test::cert_file("tether"), test::key_file("tether"), {}, {}});
+    Reloader reloader(test::server_options(test::cert_file("tether"), test::key_file("tether")));
     CHECK(std::holds_alternative<Reloader::Unchanged>(reloader.poll()));
     CHECK(reloaded(reloader.poll(true)) != nullptr);
 }

@@ -17,8 +17,17 @@ std::string directory() {
 std::string cert_file(const std::string& name) { return directory() + "/" + name + ".pem"; }
 std::string key_file(const std::string& name) { return directory() + "/" + name + ".key"; }
 
+tls::ServerOptions server_options(const std::string& certificate_file, const std::string& key_file) {
+    tls::ServerOptions options;
+    options.certificate_file = certificate_file;
+    options.key_file = key_file;
+    return options;
+}
+
 std::shared_ptr<const tls::ServerContext> server_context(const std::string& name, tls::ProtocolVersion min) {
-    auto loaded = tls::ServerContext::load({cert_file(name), key_file(name), min, {}});
+    auto options = server_options(cert_file(name), key_file(name));
+    options.min_version = min;
+    auto loaded = tls::ServerContext::load(options);
     REQUIRE_MESSAGE(loaded.has_value(), loaded.error());
     return loaded.value();
 }

@@ -12,6 +12,9 @@ namespace tether::test {
 std::string cert_file(const std::string& name);
 std::string key_file(const std::string& name);
 
+// Options for a certificate and key file, everything else at its default.
+tls::ServerOptions server_options(const std::string& certificate_file, const std::string& key_file);
+
 // A server context for certificate NAME; fails the test if it does not load.
 std::shared_ptr<const tls::ServerContext> server_context(const std::string& name,
                                                          tls::ProtocolVersion min = tls::ProtocolVersion::tls1_2);
