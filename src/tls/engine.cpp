@@ -96,7 +96,17 @@ Engine::Engine(SSL* ssl, std::shared_ptr<const ServerContext> server, std::share
     SSL_set_bio(ssl_, new_memory_bio(false), new_memory_bio(false));
 }
 
-Engine::~Engine() { SSL_free(ssl_); }
+Engine::~Engine() {
+    // SSL_free marks the session not resumable unless close_notify was
+    // sent (a rule of SSL 3 / TLS 1.0, dropped by TLS 1.1, RFC 4346 7.2.1).
+    // A MySQL connection often ends with COM_QUIT and a closed socket, and
+    // the ClientContext holds this very session for the next connection:
+    // a completed handshake counts as cleanly ended here. A failed one
+    // never stored a session.
+    if (state_ == State::open || state_ == State::peer_closed)
+        SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
+    SSL_free(ssl_);
+}
 
 BIO* Engine::input() const { return SSL_get_rbio(ssl_); }
 BIO* Engine::output() const { return SSL_get_wbio(ssl_); }

@@ -41,6 +41,30 @@ TEST_CASE("a second connection from the same client context resumes") {
     }
 }
 
+TEST_CASE("the session survives its connection's end without close_notify") {
+    // OpenSSL marks a session not resumable when its SSL is freed without a
+    // close_notify sent, and a server connection often ends with COM_QUIT
+    // and a closed socket (MariaDB's own end does the same).
+    for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        CAPTURE(version);
+        auto client = test::client_context(tls::ClientMode::verify_identity);
+        SSL_CTX_set_max_proto_version(client->native(), version);
+        auto server = test::server_context("tether");
+        {
+            test::EnginePair first(client, server);
+            REQUIRE(first.handshake());
+            test::EnginePair::read_all(*first.client);
+        }
+        REQUIRE(client->resumable_session() != nullptr);
+        for (int i = 0; i < 3; ++i) {  // and again, from the session a resumed connection left
+            test::EnginePair next(client, server);
+            REQUIRE(next.handshake());
+            test::EnginePair::read_all(*next.client);
+            CHECK(next.client->resumed());
+        }
+    }
+}
+
 TEST_CASE("the remembered session can be forgotten") {
     auto client = test::client_context(tls::ClientMode::required);
     auto server = test::server_context("tether");
