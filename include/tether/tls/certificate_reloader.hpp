@@ -34,8 +34,9 @@ public:
     };
     using Outcome = std::variant<Unchanged, Reloaded, Failed>;
 
-    // Remembers the files as they are now; the context the caller loaded
-    // from them is the current one.
+    // Remembers the files as they are now. Make it before loading the first
+    // context from the same options: a change in between is then seen (and
+    // loaded, at worst once too often) at the first poll.
     explicit CertificateReloader(ServerOptions options);
 
     // Compares the files with what was last loaded (or last tried). Changed:

@@ -19,8 +19,11 @@ namespace tether::tls {
 
 // The caller moves bytes: ciphertext read from the socket goes to feed(),
 // ciphertext the engine produced comes out of take_ciphertext() and goes to
-// the socket; plaintext goes through write() and read(). After every feed()
-// or write() the caller drains pending_ciphertext().
+// the socket; plaintext goes through write() and read(). After every
+// handshake(), read(), write() and shutdown() the caller drains
+// pending_ciphertext(): reading can produce output too (an alert, a key
+// update's answer), and a failed handshake leaves its alert there, which is
+// worth sending before the close so the peer learns why.
 //
 // Ciphertext is copied out into the caller's buffer rather than lent from the
 // engine: OpenSSL appends to (and may reallocate or compact) its memory BIO on
