@@ -87,7 +87,10 @@ std::unique_ptr<Engine> Engine::client(std::shared_ptr<ClientContext> context) {
         SSL_free(ssl);
         return nullptr;
     }
-    return std::unique_ptr<Engine>(new Engine(ssl, nullptr, std::move(context)));
+    const bool offered = SSL_get_session(ssl) != nullptr;
+    auto engine = std::unique_ptr<Engine>(new Engine(ssl, nullptr, std::move(context)));
+    engine->offered_session_ = offered;
+    return engine;
 }
 
 Engine::Engine(SSL* ssl, std::shared_ptr<const ServerContext> server, std::shared_ptr<ClientContext> client)
@@ -162,9 +165,7 @@ void Engine::fail(int ssl_error) {
     failure_ = detail::classify_failure(ssl_, ssl_error, eof_);
     // A session offered for resumption that ended in a failure is not
     // offered again: the next connection starts clean.
-    if (client_context_ != nullptr && SSL_session_reused(ssl_) != 1 && SSL_get_session(ssl_) != nullptr &&
-        SSL_get_session(ssl_) == client_context_->resumable_session())
-        client_context_->forget_session();
+    if (offered_session_) client_context_->forget_session();
 }
 
 std::size_t Engine::read(std::span<std::uint8_t> out) {

@@ -53,7 +53,10 @@ public:
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
-    // Ciphertext read from the socket (copied in; the span may be reused at once).
+    // Ciphertext read from the socket (copied in; the span may be reused at
+    // once). Kept until read() or handshake() consumes it, without a bound
+    // of its own: a caller that stops calling read() (the other side is
+    // slow) stops reading the socket too, as for plaintext.
     void feed(std::span<const std::uint8_t> ciphertext);
     // The socket reached end of stream: a handshake still running fails with
     // peer_closed; an open session is peer_closed once the fed bytes are read.
@@ -106,6 +109,7 @@ private:
     std::size_t ciphertext_limit_ = default_ciphertext_limit;
     bool eof_ = false;
     bool shutdown_sent_ = false;
+    bool offered_session_ = false;  // a client that offered the context's session for resumption
     bool input_trimmed_ = false;   // the handshake's input buffer was released
     bool output_trimmed_ = false;  // likewise its output buffer
     bool saw_first_byte_ = false;

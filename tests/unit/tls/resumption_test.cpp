@@ -78,3 +78,19 @@ TEST_CASE("the remembered session can be forgotten") {
     REQUIRE(second.handshake());
     CHECK_FALSE(second.client->resumed());
 }
+
+TEST_CASE("a handshake that offered the session and failed makes the next one start clean") {
+    auto client = test::client_context(tls::ClientMode::verify_identity);
+    auto server = test::server_context("tether");
+    {
+        test::EnginePair first(client, server);
+        REQUIRE(first.handshake());
+        test::EnginePair::read_all(*first.client);
+    }
+    REQUIRE(client->resumable_session() != nullptr);
+    auto offering = tls::Engine::client(client);
+    offering->handshake();
+    offering->feed_eof();  // the server vanished before answering
+    CHECK(offering->handshake() == tls::Engine::State::failed);
+    CHECK(client->resumable_session() == nullptr);
+}
