@@ -31,6 +31,7 @@ TEST_CASE("verify modes against good and bad server certificates") {
         {ClientMode::verify_identity, "ca", "chain", "localhost", true, {}},
         {ClientMode::verify_identity, "ca", "tether", "127.0.0.1", true, {}},
         {ClientMode::verify_identity, "ca", "expired", "localhost", false, FailureReason::expired},
+        {ClientMode::verify_identity, "ca", "not-yet-valid", "localhost", false, FailureReason::not_yet_valid},
         {ClientMode::verify_identity, "ca", "wrong-name", "localhost", false, FailureReason::name_mismatch},
         {ClientMode::verify_identity, "ca", "tether", "127.0.0.2", false, FailureReason::name_mismatch},
         {ClientMode::verify_identity, "ca", "tether", "db.example", false, FailureReason::name_mismatch},
