@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <array>
 #include <charconv>
 #include <iostream>
 
@@ -62,7 +63,37 @@ std::vector<std::string> split_list(const std::string& text) {
     return items;
 }
 
+template <class Mode, std::size_t N>
+Mode mode_flag(const std::string& flag, const std::string& value, const std::array<Mode, N>& modes) {
+    std::string names;
+    for (Mode m : modes) {
+        if (value == mode_name(m)) return m;
+        names += (names.empty() ? "" : ", ") + std::string(mode_name(m));
+    }
+    throw BadFlag{flag + ": '" + value + "' is not one of " + names};
+}
+
 }  // namespace
+
+std::string_view mode_name(ClientTlsMode mode) {
+    switch (mode) {
+        case ClientTlsMode::disabled: return "disabled";
+        case ClientTlsMode::preferred: return "preferred";
+        case ClientTlsMode::required: return "required";
+    }
+    return "disabled";
+}
+
+std::string_view mode_name(UpstreamTlsMode mode) {
+    switch (mode) {
+        case UpstreamTlsMode::disabled: return "disabled";
+        case UpstreamTlsMode::preferred: return "preferred";
+        case UpstreamTlsMode::required: return "required";
+        case UpstreamTlsMode::verify_ca: return "verify-ca";
+        case UpstreamTlsMode::verify_identity: return "verify-identity";
+    }
+    return "preferred";
+}
 
 std::variant<Config, int> parse_command_line(int argc, char** argv) {
     Config config;
@@ -95,6 +126,9 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string max_handshakes = "64";
     std::string max_handshakes_per_address = "0";
     std::string max_handshake_queue = "1024";
+    std::string client_tls;  // default: preferred with a certificate, else disabled
+    std::string upstream_tls = "preferred";
+    std::string tls_reload_interval = "10s";
 
     CLI::App app{"tether: a leak-detecting MySQL wire-protocol sidecar proxy.\n"
                  "Every flag can also be set as TETHER_<FLAG> (e.g. TETHER_UPSTREAM=db:3306).",
@@ -156,6 +190,21 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
          "Admin connections open at once; more are answered 503 and closed (keeps descriptors for MySQL clients)");
     flag("--shutdown-grace", shutdown_grace,
          "On SIGTERM, how long open sessions may keep working before they are closed");
+    flag("--tls-cert", config.tls.cert_file,
+         "PEM certificate (a chain is allowed) tether shows clients that ask for TLS; reloaded when the file changes and on SIGHUP");
+    flag("--tls-key", config.tls.key_file, "PEM private key of --tls-cert");
+    flag("--client-tls", client_tls,
+         "disabled, preferred or required: TLS tether terminates for clients (default preferred with --tls-cert, else disabled)");
+    flag("--upstream-tls", upstream_tls,
+         "disabled, preferred, required, verify-ca or verify-identity: TLS of tether's own to the server, as --ssl-mode");
+    flag("--upstream-tls-ca", config.tls.upstream_ca_file, "PEM CA file for verify-ca and verify-identity (default: the system's)");
+    flag("--upstream-tls-cert", config.tls.upstream_cert_file, "PEM client certificate for servers that require one");
+    flag("--upstream-tls-key", config.tls.upstream_key_file, "PEM private key of --upstream-tls-cert");
+    flag("--upstream-tls-server-name", config.tls.upstream_server_name,
+         "SNI and the name verify-identity checks (default: the host of --upstream)");
+    flag("--tls-min-version", config.tls.min_version, "TLSv1.2 or TLSv1.3, on both legs");
+    flag("--tls-ciphers", config.tls.ciphers, "OpenSSL cipher list for TLS 1.2 on both legs (default: OpenSSL's)");
+    flag("--tls-reload-interval", tls_reload_interval, "How often --tls-cert and --tls-key are checked for a replacement");
     flag("--log-format", config.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
     flag("--log-level", config.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -202,6 +251,30 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
         if (config.handshake_timeout.count() == 0) throw BadFlag{"--handshake-timeout: must be more than 0"};
         if (config.connect_timeout.count() == 0) throw BadFlag{"--connect-timeout: must be more than 0"};
         if (config.readiness_interval.count() == 0) throw BadFlag{"--readiness-interval: must be more than 0"};
+        auto& tls = config.tls;
+        if (tls.cert_file.empty() != tls.key_file.empty()) throw BadFlag{"--tls-cert and --tls-key: give both or neither"};
+        tls.client = client_tls.empty() ? (tls.cert_file.empty() ? ClientTlsMode::disabled : ClientTlsMode::preferred)
+                                        : mode_flag("--client-tls", client_tls,
+                                                    std::array{ClientTlsMode::disabled, ClientTlsMode::preferred,
+                                                               ClientTlsMode::required});
+        if (tls.client != ClientTlsMode::disabled && tls.cert_file.empty()) {
+            throw BadFlag{"--client-tls " + std::string(mode_name(tls.client)) + ": needs --tls-cert and --tls-key"};
+        }
+        tls.upstream = mode_flag("--upstream-tls", upstream_tls,
+                                 std::array{UpstreamTlsMode::disabled, UpstreamTlsMode::preferred, UpstreamTlsMode::required,
+                                            UpstreamTlsMode::verify_ca, UpstreamTlsMode::verify_identity});
+        if (tls.upstream_cert_file.empty() != tls.upstream_key_file.empty()) {
+            throw BadFlag{"--upstream-tls-cert and --upstream-tls-key: give both or neither"};
+        }
+        if (tls.min_version != "TLSv1.2" && tls.min_version != "TLSv1.3") {
+            throw BadFlag{"--tls-min-version: '" + tls.min_version + "' is not TLSv1.2 or TLSv1.3"};
+        }
+        if (config.upstream.kind != Address::Kind::tcp && tls.upstream != UpstreamTlsMode::disabled &&
+            tls.upstream != UpstreamTlsMode::preferred) {
+            throw BadFlag{"--upstream-tls " + std::string(mode_name(tls.upstream)) + ": a unix socket upstream has no TLS"};
+        }
+        tls.reload_interval = duration_flag("--tls-reload-interval", tls_reload_interval);
+        if (tls.reload_interval.count() == 0) throw BadFlag{"--tls-reload-interval: must be more than 0"};
         if (config.reserved_user.empty() || config.reserved_user.size() > 32) {
             throw BadFlag{"--reserved-user: must be 1 to 32 characters"};
         }

@@ -11,6 +11,14 @@
 namespace tether::tls {
 
 namespace {
+
+// Lets the handshake go on past a verification error; OpenSSL keeps the
+// error, which SSL_get_verify_result reports once the handshake is done.
+int judge_after_handshake(int, X509_STORE_CTX*) { return 1; }
+
+}  // namespace
+
+namespace {
 bool is_ip_literal(const std::string& name) {
     unsigned char address[16];
     return inet_pton(AF_INET, name.c_str(), address) == 1 || inet_pton(AF_INET6, name.c_str(), address) == 1;
@@ -42,7 +50,13 @@ Loaded<std::shared_ptr<ClientContext>> ClientContext::load(const ClientOptions& 
     }
     // preferred and required encrypt without checking who answers, as
     // MySQL's clients do in those modes; only verify-* checks the chain.
-    SSL_CTX_set_verify(ctx, verifies_peer(options.mode) ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+    // The check is judged after the handshake (Engine::peer_rejection), not
+    // by aborting it: a server whose TLS handshake breaks off counts that
+    // against tether's address (max_connect_errors), where a completed one
+    // followed by tether's refused reserved-user login (no secret crosses
+    // the untrusted channel) ends as a failed login.
+    SSL_CTX_set_verify(ctx, verifies_peer(options.mode) ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+                       verifies_peer(options.mode) ? &judge_after_handshake : nullptr);
     if (!options.certificate_file.empty()) {
         if (auto error = detail::load_certificate_and_key(ctx, options.certificate_file, options.key_file);
             !error.empty())
@@ -70,6 +84,8 @@ ClientContext::~ClientContext() {
 int ClientContext::on_new_session(SSL* ssl, SSL_SESSION* session) {
     auto* self = static_cast<ClientContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
     if (self == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
+    // A server that failed verification must not be resumed into trust later.
+    if (verifies_peer(self->options_.mode) && SSL_get_verify_result(ssl) != X509_V_OK) return 0;
     // TLS 1.3 servers send tickets in twos (OpenSSL's default): the later
     // replaces the earlier, and each stays reusable for the next connections.
     SSL_SESSION_free(self->session_);

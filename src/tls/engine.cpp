@@ -151,6 +151,11 @@ Engine::State Engine::handshake() {
     const int result = SSL_do_handshake(ssl_);
     if (result == 1) {
         state_ = State::open;
+        if (client_context_ && verifies_peer(client_context_->options().mode)) {
+            peer_rejection_ = detail::verification_failure(ssl_);
+            // Never offer a session whose server was not trusted.
+            if (peer_rejection_) client_context_->forget_session();
+        }
         release_drained_buffers();
         return state_;
     }

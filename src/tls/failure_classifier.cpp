@@ -64,6 +64,15 @@ FailureReason from_ssl_reason(int reason) {
 
 }  // namespace
 
+std::optional<Failure> verification_failure(SSL* ssl) {
+    if (SSL_get0_peer_certificate(ssl) == nullptr) {
+        return Failure{FailureReason::no_certificate, "the server presented no certificate"};
+    }
+    const long result = SSL_get_verify_result(ssl);
+    if (result == X509_V_OK) return std::nullopt;
+    return Failure{from_verify_result(result), X509_verify_cert_error_string(result)};
+}
+
 Failure classify_failure(SSL* ssl, int ssl_error, bool peer_eof) {
     // The first queued error is the cause; later ones are its consequences.
     const unsigned long code = ERR_peek_error();

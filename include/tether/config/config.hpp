@@ -4,12 +4,33 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "tether/config/address.hpp"
 
 namespace tether::config {
+
+// --client-tls: TLS that tether terminates for its clients.
+enum class ClientTlsMode { disabled, preferred, required };
+// --upstream-tls: TLS of tether's own to the server, as MySQL's clients' --ssl-mode.
+enum class UpstreamTlsMode { disabled, preferred, required, verify_ca, verify_identity };
+
+struct TlsConfig {
+    std::string cert_file;  // --tls-cert: PEM, the client leg's certificate (a chain is allowed)
+    std::string key_file;   // --tls-key
+    ClientTlsMode client = ClientTlsMode::disabled;
+    UpstreamTlsMode upstream = UpstreamTlsMode::preferred;
+    std::string upstream_ca_file;    // --upstream-tls-ca (verify-*; empty: the system's CAs)
+    std::string upstream_cert_file;  // --upstream-tls-cert / --upstream-tls-key: a client certificate
+    std::string upstream_key_file;
+    std::string upstream_server_name;  // --upstream-tls-server-name; empty: the host of --upstream
+    std::string min_version = "TLSv1.2";  // --tls-min-version: TLSv1.2 or TLSv1.3, both legs
+    std::string ciphers;                  // --tls-ciphers: OpenSSL list for TLS 1.2 (1.3 suites stay default)
+    // How often the certificate files are checked for a replacement (and on SIGHUP).
+    std::chrono::milliseconds reload_interval{10'000};
+};
 
 struct Config {
     Address listen;
@@ -48,7 +69,11 @@ struct Config {
     std::chrono::milliseconds shutdown_grace{30'000};
     std::string log_format = "text";
     std::string log_level = "info";
+    TlsConfig tls;
 };
+
+std::string_view mode_name(ClientTlsMode mode);
+std::string_view mode_name(UpstreamTlsMode mode);
 
 // Either a Config to run with, or an exit status: 0 after --help/--version,
 // 2 after a one-line error naming the flag (already printed to stderr).

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -84,6 +85,11 @@ public:
 
     [[nodiscard]] State state() const { return state_; }
     [[nodiscard]] const Failure& failure() const { return failure_; }
+    // A client under verify-ca / verify-identity: once the handshake is done,
+    // why the server's certificate is not trusted (nothing when it is). The
+    // handshake itself completes either way (see ClientContext::load): the
+    // caller sends nothing secret over a rejected session and ends it.
+    [[nodiscard]] const std::optional<Failure>& peer_rejection() const { return peer_rejection_; }
     // "TLSv1.3", "TLSv1.2"; empty before the handshake is done.
     [[nodiscard]] std::string_view version() const;
     // The negotiated cipher suite (OpenSSL's name); empty before.
@@ -106,6 +112,7 @@ private:
     std::shared_ptr<ClientContext> client_context_;
     State state_ = State::handshaking;
     Failure failure_;
+    std::optional<Failure> peer_rejection_;
     std::size_t ciphertext_limit_ = default_ciphertext_limit;
     bool eof_ = false;
     bool shutdown_sent_ = false;
