@@ -260,6 +260,16 @@ std::string connections_json(const std::vector<ConnectionInfo>& connections) {
         append_number(out, c.bytes_from_client);
         out += ",\"bytes_from_upstream\":";
         append_number(out, c.bytes_from_upstream);
+        for (const auto& [name, version] : {std::pair{"client_tls", &c.client_tls}, std::pair{"upstream_tls", &c.upstream_tls}}) {
+            out += ",\"";
+            out += name;
+            out += "\":";
+            if (version->empty()) {
+                out += "null";
+            } else {
+                json::append_string(out, *version);
+            }
+        }
         out += ",\"attrs\":";
         append_attrs(out, c.attrs);
         out += '}';

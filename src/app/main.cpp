@@ -17,15 +17,22 @@ namespace {
 struct Signals {
     uv_signal_t interrupt{};
     uv_signal_t terminate{};
+    uv_signal_t hangup{};
     tether::io::Proxy* proxy = nullptr;
 
+    // SIGHUP: the client leg's certificate and key are read again now.
+    static void on_hangup(uv_signal_t* handle, int) {
+        auto* self = static_cast<Signals*>(handle->data);
+        tether::log::info("signal", {{"signal", "SIGHUP"}, {"action", "reload the TLS certificate"}});
+        self->proxy->reload_tls();
+    }
     static void on_signal(uv_signal_t* handle, int signum) {
         auto* self = static_cast<Signals*>(handle->data);
         tether::log::info("signal", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
         self->proxy->on_signal();
     }
     void close() {
-        for (uv_signal_t* s : {&interrupt, &terminate}) {
+        for (uv_signal_t* s : {&interrupt, &terminate, &hangup}) {
             if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(s))) uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
         }
     }
@@ -44,6 +51,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     tether::log::configure(*tether::log::parse_level(config.log_level), *tether::log::parse_format(config.log_format));
+    auto tls = tether::io::TlsSetup::load(config, error);
+    if (!tls) {
+        std::fprintf(stderr, "tether: %s\n", error.c_str());
+        return 2;
+    }
     // A peer that hangs up mid-write must cost one session, not the process.
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -60,12 +72,16 @@ int main(int argc, char** argv) {
                                            {"handshakes", static_cast<double>(config.max_handshakes)},
                                            {"handshakes_per_address", static_cast<double>(config.max_handshakes_per_address)}}});
         tether::io::Proxy proxy(&loop, config, metrics);
+        proxy.set_tls(std::move(*tls));
         Signals signals;
         signals.proxy = &proxy;
         uv_signal_init(&loop, &signals.interrupt);
         uv_signal_init(&loop, &signals.terminate);
+        uv_signal_init(&loop, &signals.hangup);
         signals.interrupt.data = &signals;
         signals.terminate.data = &signals;
+        signals.hangup.data = &signals;
+        uv_signal_start(&signals.hangup, &Signals::on_hangup, SIGHUP);
         uv_signal_start(&signals.interrupt, &Signals::on_signal, SIGINT);
         uv_signal_start(&signals.terminate, &Signals::on_signal, SIGTERM);
         proxy.set_on_stopped([&signals] { signals.close(); });

@@ -185,6 +185,7 @@ void Connection::on_read(Socket& from, ssize_t nread, const uv_buf_t* buf) {
     }
     from.bytes_in += static_cast<std::uint64_t>(nread);
     const codec::Bytes chunk(reinterpret_cast<const std::byte*>(buf->base), static_cast<std::size_t>(nread));
+    if (from.tls) return on_tls_read(from, chunk);
     if (from_client) {
         session_.on_client_bytes(chunk, proxy_.now(), actions);
     } else {
@@ -197,6 +198,8 @@ void Connection::apply(session::Actions& actions, codec::Bytes input, bool from_
     if (actions.forward && !input.empty()) write(from_client ? upstream_ : client_, input);
     if (!actions.to_client.empty()) write(client_, actions.to_client);
     if (!actions.to_upstream.empty()) write(upstream_, actions.to_upstream);
+    // After those writes: an SSLRequest goes in clear, the TLS handshake after it.
+    if (actions.start_client_tls || actions.start_upstream_tls) start_tls_from(actions);
     if (!actions.events.empty()) handle_events(actions);
     if (actions.connect_upstream) connect_upstream();
     if (actions.close_client) {
@@ -225,6 +228,12 @@ void Connection::handle_events(session::Actions& actions) {
 }
 
 void Connection::write(Socket& to, codec::Bytes bytes) {
+    if (to.tls) return write_tls(to, bytes);
+    write_raw(to, bytes);
+}
+
+// Bytes as they go on the wire (ciphertext on a TLS leg).
+void Connection::write_raw(Socket& to, codec::Bytes bytes) {
     if (to.closed || !to.connected || to.close_after_flush) return;
     std::size_t written = 0;
     if (to.queued == 0) {
@@ -333,6 +342,7 @@ void Connection::on_socket_error(Socket& socket, int status) {
 // Close once what was queued for the socket has been written.
 void Connection::request_close(Socket& socket) {
     if (socket.closed || socket.draining) return;
+    if (socket.tls) close_tls(socket);  // close_notify goes out before the FIN
     stop_reading(socket);
     if (socket.queued > 0 && socket.connected) {
         socket.close_after_flush = true;

@@ -47,6 +47,8 @@ admin::ConnectionInfo connection_row(std::uint64_t id, const Connection& c, sess
     row.in_transaction = s.in_transaction();
     row.bytes_from_client = c.bytes_from_client();
     row.bytes_from_upstream = c.bytes_from_upstream();
+    row.client_tls = c.client_tls_version();
+    row.upstream_tls = c.upstream_tls_version();
     return row;
 }
 

@@ -32,6 +32,9 @@ std::string fmt_seconds(double s) {
     return error == std::errc() ? std::string(buf, end) : std::string("0.000");
 }
 
+// The session_closed line's TLS fields: the version, or "off" for a plaintext leg.
+std::string tls_field(std::string_view version) { return version.empty() ? std::string("off") : std::string(version); }
+
 // Dotted quad, as uv_ip4_name writes it but without its snprintf (about 1% of
 // tether's CPU per churned connection).
 std::string ipv4_text(const in_addr& address) {
@@ -103,6 +106,41 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
 // read, write and session event: a connection asked about a dozen times.
 session::Clock::time_point Proxy::now() const {
     return session::Clock::time_point(std::chrono::milliseconds(uv_now(loop_)));
+}
+
+void Proxy::set_tls(TlsSetup setup) {
+    tls_ = std::move(setup);
+    session_config_.client_tls = tls_.client_mode();
+    session_config_.upstream_tls = tls_.upstream_mode();
+}
+
+// Allocated at the first TLS session: a plaintext proxy carries none of it.
+std::span<std::uint8_t> Proxy::tls_plaintext_buffer(bool client_side) {
+    if (!tls_buffers_) tls_buffers_ = std::make_unique<std::uint8_t[]>(2 * tls_plaintext_size + read_buffer_->size());
+    return {tls_buffers_.get() + (client_side ? 0 : tls_plaintext_size), tls_plaintext_size};
+}
+
+std::span<std::uint8_t> Proxy::tls_ciphertext_buffer() {
+    tls_plaintext_buffer(true);
+    return {tls_buffers_.get() + 2 * tls_plaintext_size, read_buffer_->size()};
+}
+
+void Proxy::on_tls_failure(Connection& connection, std::string_view side, const tls::Failure& failure) {
+    const std::string reason(tls::format_failure_reason(failure.reason));
+    metrics_.tls_handshake_failed(side, reason);
+    log::warn("tls_handshake_failed", {{"id", std::to_string(connection.id())},
+                                       {"side", std::string(side)},
+                                       {"reason", reason},
+                                       {"detail", failure.detail},
+                                       {"peer", connection.peer()}});
+    // The server leg: what /readyz says until a session gets through.
+    if (side == "upstream") record_upstream(false, "TLS to the server failed: " + reason + " (" + failure.detail + ")");
+}
+
+// Under verify-ca/verify-identity the server is reachable only once trusted:
+// that, not its greeting, is the readiness evidence.
+void Proxy::on_upstream_tls_ready() {
+    if (tls_.upstream_verifies()) record_upstream(true, {});
 }
 
 uv_buf_t Proxy::read_buffer() { return uv_buf_init(read_buffer_->data(), static_cast<unsigned>(read_buffer_->size())); }
@@ -214,7 +252,7 @@ void Proxy::on_session_event(Connection& connection, const session::SessionEvent
     using std::holds_alternative;
     const auto& s = connection.session();
     const std::string id = std::to_string(connection.id());
-    if (holds_alternative<session::GreetingReceived>(event)) record_upstream(true, {});
+    if (holds_alternative<session::GreetingReceived>(event) && !tls_.upstream_verifies()) record_upstream(true, {});
     if (const auto* refused = std::get_if<session::UpstreamRefused>(&event)) {
         metrics_.upstream_refused(refused->error ? std::optional<std::uint16_t>(refused->error->code) : std::nullopt);
         record_upstream(false, refused->detail());
@@ -332,6 +370,8 @@ void Proxy::on_connection_finished(Connection* connection) {
                                  {"age_seconds", fmt_seconds(age)},
                                  {"bytes_from_client", std::to_string(connection->bytes_from_client())},
                                  {"bytes_from_upstream", std::to_string(connection->bytes_from_upstream())},
+                                 {"client_tls", tls_field(connection->client_tls_version())},
+                                 {"upstream_tls", tls_field(connection->upstream_tls_version())},
                                  {"socket_error", connection->socket_error() != nullptr ? connection->socket_error() : ""}});
     delete connection;
     if (closed.handshake_slot_freed) admit_waiters();  // the slot goes to the oldest waiter that may have it
@@ -364,6 +404,10 @@ void Proxy::on_tick() {
             shutdown_now();
         }
         return;
+    }
+    if (t - last_tls_reload_ >= config_.tls.reload_interval) {
+        last_tls_reload_ = t;
+        tls_.reload(false);
     }
     if (t - last_sweep_ >= sweep_interval) {
         last_sweep_ = t;

@@ -155,6 +155,11 @@ struct Metrics::State {
                                       "code (1040 too many connections, 1129 host blocked, 1130 host not allowed; "
                                       "unknown: an ERR tether could not read; other: past the first 16 codes)")
                                 .Register(*registry)),
+          tls_failures(prometheus::BuildCounter()
+                           .Name("tether_tls_handshake_failures_total")
+                           .Help("TLS handshakes that failed, and server certificates that were not trusted, by side "
+                                 "(client, upstream) and reason (unknown_ca, expired, name_mismatch, not_tls, peer_closed, ...)")
+                           .Register(*registry)),
           duration(prometheus::BuildHistogram()
                        .Name("tether_connection_duration_seconds")
                        .Help("How long client sessions lasted, from accept to close")
@@ -241,6 +246,8 @@ struct Metrics::State {
     prometheus::Family<prometheus::Counter>& desyncs;
     prometheus::Family<prometheus::Counter>& upstream_refusals;
     std::map<std::string, prometheus::Counter*, std::less<>> upstream_refusals_by_code;  // at most max_refusal_codes + 1
+    prometheus::Family<prometheus::Counter>& tls_failures;
+    std::map<std::string, prometheus::Counter*, std::less<>> tls_failures_by_label;  // side x a closed set of reasons
     prometheus::Histogram& duration;
     prometheus::Family<prometheus::Gauge>& connection_limit;
     prometheus::Family<prometheus::Gauge>& build_info;
@@ -359,6 +366,25 @@ void Metrics::upstream_refused(std::optional<std::uint16_t> code) {
         const std::string& key = by_code.size() < max_refusal_codes ? label : std::string("other");
         it = by_code.find(key);
         if (it == by_code.end()) it = by_code.emplace(key, &state_->upstream_refusals.Add({{"code", key}})).first;
+    }
+    it->second->Increment();
+}
+void Metrics::tls_handshake_failed(std::string_view side, std::string_view reason) {
+    // Both come from tether's own closed sets; the bound is a guard, not a policy.
+    constexpr std::size_t max_series = 64;
+    std::string key = std::string(side) + '/' + std::string(reason);
+    auto& by_label = state_->tls_failures_by_label;
+    auto it = by_label.find(key);
+    if (it == by_label.end()) {
+        if (by_label.size() >= max_series) {
+            key = std::string(side) + "/other";
+            reason = "other";
+            it = by_label.find(key);
+        }
+        if (it == by_label.end()) {
+            it = by_label.emplace(key, &state_->tls_failures.Add({{"side", std::string(side)}, {"reason", std::string(reason)}}))
+                     .first;
+        }
     }
     it->second->Increment();
 }

@@ -25,6 +25,9 @@ struct ConnectionInfo {
     bool in_transaction = false;
     std::uint64_t bytes_from_client = 0;
     std::uint64_t bytes_from_upstream = 0;
+    // The TLS version of each leg ("TLSv1.3"); empty for plaintext (JSON null).
+    std::string client_tls;
+    std::string upstream_tls;
     std::vector<std::pair<std::string, std::string>> attrs;
 };
 

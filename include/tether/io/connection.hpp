@@ -13,6 +13,7 @@
 #include "tether/ledger/session_account.hpp"
 #include "tether/metrics/metrics.hpp"
 #include "tether/session/session.hpp"
+#include "tether/tls/engine.hpp"
 
 namespace tether::io {
 
@@ -36,6 +37,9 @@ struct Socket {
     bool closed = false;         // uv_close was called
     std::size_t queued = 0;      // bytes in write requests not completed yet
     std::uint64_t bytes_in = 0;  // read from this socket
+    // TLS on this leg (connection_tls.cpp): from the SSLRequest on, every byte
+    // read is ciphertext for the engine and every byte written goes through it.
+    std::unique_ptr<tls::Engine> tls;
 };
 
 class Connection {
@@ -87,6 +91,9 @@ public:
     ledger::SessionAccount& account() { return account_; }
     [[nodiscard]] bool upstream_was_connected() const { return upstream_counted_; }
     [[nodiscard]] const char* socket_error() const { return socket_error_; }
+    // The TLS version of each leg ("TLSv1.3"), or empty when it is plaintext.
+    [[nodiscard]] std::string_view client_tls_version() const { return client_.tls ? client_.tls->version() : ""; }
+    [[nodiscard]] std::string_view upstream_tls_version() const { return upstream_.tls ? upstream_.tls->version() : ""; }
 
     Socket& client_socket() { return client_; }
 
@@ -97,6 +104,18 @@ private:
     void apply(session::Actions& actions, codec::Bytes input, bool from_client);
     void handle_events(session::Actions& actions);
     void write(Socket& to, codec::Bytes bytes);
+    void write_raw(Socket& to, codec::Bytes bytes);
+    // connection_tls.cpp
+    void start_tls(Socket& socket, std::unique_ptr<tls::Engine> engine, codec::Bytes already_read);
+    void on_tls_read(Socket& from, codec::Bytes ciphertext);
+    void advance_tls_handshake(Socket& socket);
+    void on_tls_established(Socket& socket);
+    void on_tls_failed(Socket& socket, const tls::Failure& failure);
+    void deliver_tls_plaintext(Socket& from);
+    void write_tls(Socket& to, codec::Bytes plaintext);
+    void flush_tls(Socket& socket);
+    void close_tls(Socket& socket);
+    void start_tls_from(session::Actions& actions);
     void queue_write(Socket& to, codec::Bytes bytes, std::size_t already_written);
     void close_socket(Socket& socket);
     void request_close(Socket& socket);

@@ -22,6 +22,7 @@
 #include "tether/io/connection.hpp"
 #include "tether/io/connection_callbacks.hpp"
 #include "tether/io/listener.hpp"
+#include "tether/io/tls_setup.hpp"
 #include "tether/ledger/rejection_log_limiter.hpp"
 #include "tether/ledger/session_ledger.hpp"
 #include "tether/metrics/metrics.hpp"
@@ -55,6 +56,16 @@ public:
     [[nodiscard]] const session::SessionConfig& session_config() const { return session_config_; }
     [[nodiscard]] session::Clock::time_point now() const;
     uv_buf_t read_buffer();
+    // TLS (connection_tls.cpp): the contexts, and the loop's buffers for
+    // decrypted bytes (one per side) and for ciphertext on its way out.
+    void set_tls(TlsSetup setup);
+    [[nodiscard]] const TlsSetup& tls() const { return tls_; }
+    std::span<std::uint8_t> tls_plaintext_buffer(bool client_side);
+    std::span<std::uint8_t> tls_ciphertext_buffer();
+    // SIGHUP: reload the client leg's certificate now.
+    void reload_tls() { tls_.reload(true); }
+    void on_tls_failure(Connection& connection, std::string_view side, const tls::Failure& failure);
+    void on_upstream_tls_ready();
     // Each event of a step once, in the order the session raised them.
     void on_session_events(Connection& connection, const session::Actions& actions);
     void on_session_event(Connection& connection, const session::SessionEvent& event);
@@ -116,6 +127,11 @@ private:
     // One read buffer for the whole loop: a read is relayed (or copied into a
     // write request) before the next begins, so idle sessions hold no buffer.
     std::unique_ptr<std::array<char, 64 * 1024>> read_buffer_;
+    TlsSetup tls_;
+    // A TLS record holds at most 16 KiB of plaintext: one read() never gives more.
+    static constexpr std::size_t tls_plaintext_size = 16 * 1024;
+    std::unique_ptr<std::uint8_t[]> tls_buffers_;  // two plaintext buffers, then one for ciphertext
+    session::Clock::time_point last_tls_reload_{};
 
     // Readiness: the latest evidence about the upstream, from real sessions or probes.
     bool upstream_ok_ = false;

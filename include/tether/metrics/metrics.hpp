@@ -61,6 +61,9 @@ public:
     void upstream_closed();
     // The server answered with an ERR instead of its greeting; its code, if the ERR could be read.
     void upstream_refused(std::optional<std::uint16_t> code);
+    // A TLS handshake that failed, or a server certificate that was not
+    // trusted: side client|upstream, reason from the tls layer's closed set.
+    void tls_handshake_failed(std::string_view side, std::string_view reason);
     // A login refused by a cap; `limit` is "total", "client" or "user".
     void rejected(const SessionLabels& labels, std::string_view limit);
     // A connection refused at accept, before any login (client and user are

@@ -72,6 +72,7 @@ ConnectionInfo sample_connection() {
     c.in_transaction = true;
     c.bytes_from_client = 1234;
     c.bytes_from_upstream = 9'876'543'210ULL;
+    c.client_tls = "TLSv1.3";
     c.attrs = {{"program_name", "billing"}, {"_os", "Linux"}};
     return c;
 }
@@ -123,7 +124,7 @@ TEST_CASE("GET /connections answers JSON with every field of every row") {
     REQUIRE(json.size() == 2);
 
     const auto& row = json[0];
-    CHECK(row.size() == 13);
+    CHECK(row.size() == 15);
     CHECK(row.at("id").get<std::uint64_t>() == 42);
     CHECK(row.at("client").get<std::string>() == "billing");
     CHECK(row.at("user").get<std::string>() == "app");
@@ -136,6 +137,8 @@ TEST_CASE("GET /connections answers JSON with every field of every row") {
     CHECK(row.at("in_transaction").get<bool>() == true);
     CHECK(row.at("bytes_from_client").get<std::uint64_t>() == 1234);
     CHECK(row.at("bytes_from_upstream").get<std::uint64_t>() == 9'876'543'210ULL);
+    CHECK(row.at("client_tls").get<std::string>() == "TLSv1.3");
+    CHECK(row.at("upstream_tls").is_null());  // a plaintext leg
     REQUIRE(row.at("attrs").is_object());
     CHECK(row.at("attrs").size() == 2);
     CHECK(row.at("attrs").at("program_name").get<std::string>() == "billing");
