@@ -25,13 +25,15 @@ using detail::erase_front;
 
 HandshakeFinisher::HandshakeFinisher(const std::string& reserved_user, HandshakeTurn turn,
                                      std::unique_ptr<codec::Greeting> greeting, std::vector<std::byte> server_bytes,
-                                     Clock::time_point deadline, std::optional<codec::Capabilities> ssl_request_capabilities)
+                                     Clock::time_point deadline, std::optional<codec::Capabilities> ssl_request_capabilities,
+                                     bool secure_login)
     : reserved_user_(reserved_user),
       turn_(turn),
       greeting_(std::move(greeting)),
       pending_(std::move(server_bytes)),
       deadline_(deadline),
-      ssl_request_capabilities_(ssl_request_capabilities) {}
+      ssl_request_capabilities_(ssl_request_capabilities),
+      secure_login_(secure_login) {}
 
 HandshakeFinisher::Step HandshakeFinisher::advance(codec::Bytes server_bytes, std::vector<std::byte>& to_upstream) {
     pending_.insert(pending_.end(), server_bytes.begin(), server_bytes.end());
@@ -41,7 +43,7 @@ HandshakeFinisher::Step HandshakeFinisher::advance(codec::Bytes server_bytes, st
         if (step.done || !greeting_) return step;
     }
     play_client(to_upstream, step);
-    while (!step.done) {
+    while (!step.done && !step.start_tls) {
         auto packet = codec::decode_logical_packet(pending_, max_server_packet);
         if (packet.need_more()) break;
         if (packet.malformed() || packet.value.payload.empty()) {
@@ -101,6 +103,18 @@ void HandshakeFinisher::play_client(std::vector<std::byte>& to_upstream, Step& s
         case HandshakeTurn::Waiting::greeting:
             return;
         case HandshakeTurn::Waiting::login:
+            if (secure_login_ && !ssl_request_capabilities_ && (greeting_->capabilities & codec::cap::ssl) != 0) {
+                codec::SslRequest request;
+                const codec::Login login = reserved_login(*greeting_, reserved_user_);
+                request.capabilities = login.capabilities | codec::cap::ssl;
+                request.max_packet_size = login.max_packet_size;
+                request.character_set = login.character_set;
+                codec::append_packet(to_upstream, 1, codec::encode_ssl_request(request));
+                ssl_request_capabilities_ = request.capabilities;
+                turn_.on_ssl_request_sent();
+                step.start_tls = true;
+                return;
+            }
         {
             const std::uint8_t seq = turn_.next_sequence_id();
             codec::append_packet(to_upstream, seq,

@@ -16,7 +16,8 @@ void Session::finish_upstream(Actions& out) {
     early_client_bytes_.release();
     finisher_ = std::make_unique<HandshakeFinisher>(config_.reserved_user, turn_, std::move(greeting_),
                                                     std::move(upstream_pending_), now_ + config_.handshake_timeout,
-                                                    upstream_ssl_capabilities_);
+                                                    upstream_ssl_capabilities_,
+                                                    !upstream_tls_ && config_.upstream_tls != UpstreamTls::disabled);
     detail::release(upstream_pending_);
     drive_finish({}, out);
 }
@@ -32,6 +33,11 @@ void Session::drive_finish(codec::Bytes server_bytes, Actions& out) {
         out.raise(UpstreamProblem{"malformed greeting from upstream"});
     }
     if (step.greeted) adopt_greeting(*finisher_->greeting(), out);
+    if (step.start_tls) {
+        upstream_tls_ = true;
+        upstream_tls_pending_ = true;
+        out.start_upstream_tls = true;
+    }
     if (step.problem != nullptr) out.raise(UpstreamProblem{std::string("could not finish the server handshake: ") + step.problem});
     if (step.done) {
         finisher_.reset();

@@ -23,7 +23,10 @@ USERS = {
     "other": ("otherpw", "ALL PRIVILEGES ON tether_test.*"),
     "dba": ("dbapw", "ALL PRIVILEGES ON *.*"),
 }
+# An account the server lets in only over TLS (CREATE USER ... REQUIRE SSL).
+SECURE_USER = ("secure", "securepw")
 DATABASE = "tether_test"
+MAKE_TEST_CERTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "make_test_certs")
 MAX_ALLOWED_PACKET = 64 * 1024 * 1024
 
 
@@ -45,13 +48,16 @@ def _which(*names):
 class MariaDB:
     """One mariadbd process on 127.0.0.1:<port> with its socket at <dir>/sock."""
 
-    def __init__(self, port=None, basedir=None, keep=False):
+    def __init__(self, port=None, basedir=None, keep=False, extra_args=(), server_cert="server"):
         self.port = port or free_port()
         self.basedir = basedir or tempfile.mkdtemp(prefix="tether-it-db-", dir="/tmp")
         self.datadir = os.path.join(self.basedir, "data")
         self.socket = os.path.join(self.basedir, "sock")
         self.error_log = os.path.join(self.basedir, "error.log")
         self.keep = keep
+        self.extra_args = list(extra_args)  # e.g. --require-secure-transport=ON
+        self.certs = os.path.join(self.basedir, "certs")  # tests/support/make_test_certs' files
+        self.server_cert = server_cert  # which of them the server presents
         self.proc = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -69,14 +75,13 @@ class MariaDB:
         if r.returncode != 0:
             raise RuntimeError("mariadb-install-db failed:\n" + r.stdout.decode(errors="replace"))
 
-        # TLS on the server, as in production, so that tether's clearing of CLIENT_SSL matters
-        self.tls = False
-        if shutil.which("openssl"):
-            key, cert = os.path.join(self.basedir, "key.pem"), os.path.join(self.basedir, "cert.pem")
-            r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3",
-                                "-subj", "/CN=tether-it", "-keyout", key, "-out", cert],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-            self.tls = r.returncode == 0
+        # TLS on the server, as in production: its certificate (localhost, 127.0.0.1) is
+        # signed by the test CA, so clients and tether can verify it.
+        r = subprocess.run([MAKE_TEST_CERTS, self.certs], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("make_test_certs failed:\n" + r.stdout.decode(errors="replace"))
+        self.tls = True
         cmd = [
             _which("mariadbd", "mysqld"),
             "--no-defaults",
@@ -100,12 +105,19 @@ class MariaDB:
             "--skip-log-bin",
             "--performance-schema=OFF",
         ]
-        if self.tls:
-            cmd += [f"--ssl-key={key}", f"--ssl-cert={cert}"]
+        cmd += [f"--ssl-ca={self.cert('ca')}", f"--ssl-cert={self.cert(self.server_cert)}",
+                f"--ssl-key={self.key(self.server_cert)}"]
+        cmd += self.extra_args
         self._cmd = cmd
         self._launch(timeout)
         self._provision()
         return self
+
+    def cert(self, name):
+        return os.path.join(self.certs, f"{name}.pem")
+
+    def key(self, name):
+        return os.path.join(self.certs, f"{name}.key")
 
     def _launch(self, timeout=60):
         self.proc = subprocess.Popen(self._cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -139,6 +151,9 @@ class MariaDB:
         self.sql(f"CREATE TABLE {DATABASE}.fruits AS SELECT id, name, qty FROM {DATABASE}.items")
         self.sql(f"CREATE TABLE {DATABASE}.blobs (id INT PRIMARY KEY AUTO_INCREMENT, "
                  "b LONGBLOB) ENGINE=InnoDB")
+        user, pw = SECURE_USER
+        self.sql(f"CREATE USER '{user}'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('{pw}') REQUIRE SSL")
+        self.sql(f"GRANT ALL PRIVILEGES ON {DATABASE}.* TO '{user}'@'%'")
         self.sql("FLUSH PRIVILEGES")
 
     def shutdown(self, timeout=30):

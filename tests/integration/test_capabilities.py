@@ -42,22 +42,28 @@ def test_cli_wanting_compression_still_works(tether):
     assert r.stdout.split() == ["1", "app@%"]
 
 
-def test_cli_with_server_tls_goes_plain_through_tether(tether, mariadb):
-    if not mariadb.tls:
-        pytest.skip("no openssl: server runs without TLS")
+def test_a_plaintext_client_gets_a_tls_server_leg_by_default(tether):
+    """--upstream-tls preferred (the default, as MySQL's clients): the server offers TLS, so tether's
+    leg to it is TLS though the client's is not, and tether still reads the login."""
     t = tether()
+    r = t.mysql_cli("SHOW SESSION STATUS LIKE 'Ssl_cipher'", args=["--skip-ssl"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\t")[1].strip() != "", r.stdout  # the server's own view of its session
+    assert t.metrics().value("tether_connections_opened_total", client="mysql", user="app") == 1
+
+
+def test_upstream_tls_disabled_speaks_plain_tcp_to_the_server(tether):
+    t = tether(upstream_tls="disabled")
     r = t.mysql_cli("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
     assert r.returncode == 0, r.stderr
-    # through tether the backend session is not encrypted (tether speaks plain TCP to it)
     assert r.stdout.split("\t")[1].strip() == "", r.stdout
-    # and tether could read the login: the session is attributed to the CLI
     assert t.metrics().value("tether_connections_opened_total", client="mysql", user="app") == 1
 
 
 def test_cli_demanding_tls_fails_cleanly(tether):
-    """A client that insists on a verified TLS session cannot get one through tether: it must fail
-    with its own error (not hang), and tether keeps serving. (Plain --ssl is only a preference in
-    libmariadb and silently goes plain, see test_cli_with_server_tls_goes_plain_through_tether.)"""
+    """A client that insists on a verified TLS session cannot get one from a tether without a
+    certificate (no --tls-cert: TLS is not offered): it must fail with its own error (not hang), and
+    tether keeps serving."""
     t = tether()
     r = t.mysql_cli("SELECT 1", args=["--ssl-verify-server-cert"], timeout=20)
     assert r.returncode != 0, "a verified TLS session through tether cannot succeed:\n" + r.stdout

@@ -28,7 +28,8 @@ public:
     // the server sent that nobody has read yet.
     HandshakeFinisher(const std::string& reserved_user, HandshakeTurn turn, std::unique_ptr<codec::Greeting> greeting,
                       std::vector<std::byte> server_bytes, Clock::time_point deadline,
-                      std::optional<codec::Capabilities> ssl_request_capabilities = std::nullopt);
+                      std::optional<codec::Capabilities> ssl_request_capabilities = std::nullopt,
+                      bool secure_login = false);
 
     struct Step {
         bool done = false;        // close the server side now (after what was appended)
@@ -40,6 +41,9 @@ public:
         bool refused = false;
         std::optional<ServerError> refusal;
         bool bad_greeting = false;
+        // tether's SSLRequest was appended: TLS must start on the server leg,
+        // and advance() is called again once it is up (the login goes inside).
+        bool start_tls = false;
     };
     // Feeds what the server sent (maybe nothing: call it once the server
     // connection is open) and appends tether's part to `to_upstream`.
@@ -62,6 +66,11 @@ private:
     // When tether sent the server an SSLRequest: the capabilities the server
     // keeps, which the login tether sends must be encoded with.
     std::optional<codec::Capabilities> ssl_request_capabilities_;
+    // The server leg has TLS when the server offers it (--upstream-tls): the
+    // reserved login goes inside TLS too, as a real one would (a server that
+    // requires secure transport answers it like any login, and the readiness
+    // probe checks the server's certificate).
+    bool secure_login_ = false;
 };
 
 }  // namespace tether::session

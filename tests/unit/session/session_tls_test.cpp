@@ -376,3 +376,39 @@ TEST_CASE("tls: a password never crosses the plaintext server leg in clear") {
         CHECK(d.to_client == full_auth);
     }
 }
+
+TEST_CASE("tls: a client that leaves before its login: the reserved login goes inside TLS when the server leg has it") {
+    Driver d(tls_config(ClientTls::disabled, UpstreamTls::preferred));
+    d.connect();
+    d.upstream(greeting_bytes());  // offers TLS
+    d.clear_output();
+    d.client_closed();
+    REQUIRE(d.session().phase() == Phase::finishing_upstream);
+    CHECK(d.upstream_tls_started);
+    auto request_packet = single_packet(d.to_upstream);
+    CHECK(request_packet.first_sequence_id == 1);
+    auto request = codec::decode_ssl_request(request_packet.payload);
+    REQUIRE(request.ok());
+    d.clear_output();
+    d.upstream_tls_ready();
+    auto login_packet = single_packet(d.to_upstream);
+    CHECK(login_packet.first_sequence_id == 2);
+    auto reserved = codec::decode_login(login_packet.payload);
+    REQUIRE(reserved.ok());
+    CHECK(reserved.value.user == Driver::default_config().reserved_user);
+    CHECK(reserved.value.capabilities == request.value.capabilities);
+    d.upstream(Stream(3).err(1045, "28000", "Access denied").bytes());
+    CHECK(d.session().phase() == Phase::closed);
+}
+
+TEST_CASE("tls: the reserved login stays plaintext when the server offers no TLS, or the server leg is off") {
+    for (auto [mode, caps] : {std::pair{UpstreamTls::preferred, server_caps & ~cap::ssl}, std::pair{UpstreamTls::disabled, server_caps}}) {
+        Driver d(tls_config(ClientTls::disabled, mode));
+        d.connect();
+        d.upstream(greeting_bytes(caps));
+        d.clear_output();
+        d.client_closed();
+        CHECK_FALSE(d.upstream_tls_started);
+        CHECK(single_packet(d.to_upstream).first_sequence_id == 1);
+    }
+}
