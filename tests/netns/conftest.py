@@ -258,8 +258,14 @@ def mariadb_netns():
                  check=False)
         assert r.returncode == 0, f"mariadb-install-db failed:\n{r.stdout}"
 
+        # TLS as in production: tether's server leg and its client leg (tests/support/make_test_certs).
+        certs = os.path.join(tmp, "certs")
+        r = _run([os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "make_test_certs"), certs],
+                 check=False)
+        assert r.returncode == 0, f"make_test_certs failed:\n{r.stdout}"
         server_args = [
             mariadbd, "--no-defaults", "--user=root",
+            f"--ssl-ca={certs}/ca.pem", f"--ssl-cert={certs}/server.pem", f"--ssl-key={certs}/server.key",
             f"--datadir={datadir}", f"--socket={sock}",
             f"--pid-file={os.path.join(tmp, 'mysqld.pid')}",
             f"--log-error={error_log}",
@@ -294,7 +300,7 @@ def mariadb_netns():
 
         rig = Rig(ns=ns, host_ip=host_ip, server_ip=server_ip, port=port,
                   socket=sock, tmp=tmp, datadir=datadir, error_log=error_log,
-                  general_log=general_log, proc=proc,
+                  general_log=general_log, proc=proc, certs=certs,
                   max_connect_errors=MAX_CONNECT_ERRORS,
                   connect_timeout=CONNECT_TIMEOUT,
                   app_user=APP_USER, app_password=APP_PASSWORD,

@@ -25,6 +25,7 @@ tether binary: $TETHER_BIN (default /work/main/build/tether).
 
 import os
 import socket
+import ssl
 import struct
 import subprocess
 import time
@@ -170,7 +171,10 @@ def tether(mariadb_netns):
     args = [TETHER_BIN, "--listen", f"127.0.0.1:{port}",
             "--upstream", f"{rig.server_ip}:{rig.port}",
             "--admin", f"127.0.0.1:{aport}",
-            "--handshake-timeout", f"{int(HANDSHAKE_TIMEOUT_S)}s"]
+            "--handshake-timeout", f"{int(HANDSHAKE_TIMEOUT_S)}s",
+            # TLS on both legs: clients may send an SSLRequest, and the server leg is TLS
+            # (the server offers it), so every finished handshake below goes through TLS.
+            "--tls-cert", os.path.join(rig.certs, "tether.pem"), "--tls-key", os.path.join(rig.certs, "tether.key")]
     if "TETHER_RESERVED_USER" in os.environ:
         args += ["--reserved-user", RESERVED_USER]
     if os.environ.get("TETHER_EXTRA_ARGS"):
@@ -312,6 +316,51 @@ def bad_ssl_request_close(s):
     return "done"
 
 
+def _tls_client_context():
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@_client
+def bad_ssl_request_partial_hello(s):
+    """SSLRequest, then the first bytes of a ClientHello record, then gone."""
+    _read_greeting(s)
+    s.sendall(_ssl_request() + bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]))
+    return "done"
+
+
+@_client
+def bad_ssl_request_garbage(s):
+    _read_greeting(s)
+    s.sendall(_ssl_request() + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    return "done"
+
+
+@_client
+def bad_tls_then_close(s):
+    """A complete TLS handshake with tether, then gone without a login."""
+    _read_greeting(s)
+    s.sendall(_ssl_request())
+    tls = _tls_client_context().wrap_socket(s, server_hostname="localhost")
+    version = tls.version()
+    tls.close()
+    return f"left after {version}"
+
+
+@_client
+def bad_tls_then_partial_login(s):
+    """TLS, then 10 bytes of a 120-byte login inside it, then gone."""
+    _read_greeting(s)
+    s.sendall(_ssl_request())
+    tls = _tls_client_context().wrap_socket(s, server_hostname="localhost")
+    tls.sendall(b"\x78\x00\x00\x02" + b"\x05\xae\x0f\x00\x00\x00\x00\x01\x21\x00")
+    version = tls.version()
+    tls.close()
+    return f"left after {version}"
+
+
 @_client
 def bad_close_after_greeting(s):
     _read_greeting(s)
@@ -439,6 +488,10 @@ SCENARIOS = [
     ("partial_login_close", bad_partial_login_close, None),
     ("partial_login_rst", _rst(bad_partial_login_close), None),
     ("login_too_large", bad_login_too_large, "refused 1043"),
+    ("ssl_request_partial_hello", bad_ssl_request_partial_hello, None),
+    ("ssl_request_garbage", bad_ssl_request_garbage, None),
+    ("tls_then_close", bad_tls_then_close, "left after TLSv1.3"),
+    ("tls_then_partial_login", bad_tls_then_partial_login, "left after TLSv1.3"),
 ]
 # After the login scenarios (they need the rig's accounts): the slowest one last.
 SILENT_SCENARIO = ("silent_until_timeout", bad_silent, None)
@@ -598,3 +651,43 @@ def test_bad_clients_never_count_against_tethers_address(mariadb_netns, tether):
     assert not failures, evidence(
         "FAILED:\n  " + "\n  ".join(failures) + f"\nper-scenario deltas:\n{report}\n"
         f"final counters: {final}")
+
+
+def test_an_untrusted_server_certificate_never_counts_against_tethers_address(mariadb_netns, tmp_path):
+    """tether under verify-identity with a name the server's certificate does not hold: every
+    login is refused (2026), and the server sees complete TLS handshakes followed by tether's
+    refused reserved login, never a TLS handshake broken off (a connect error)."""
+    rig = mariadb_netns
+    rig.flush_hosts()
+    port, aport = _free_port(), _free_port()
+    args = [TETHER_BIN, "--listen", f"127.0.0.1:{port}", "--upstream", f"{rig.server_ip}:{rig.port}",
+            "--admin", f"127.0.0.1:{aport}", "--upstream-tls", "verify-identity",
+            "--upstream-tls-ca", os.path.join(rig.certs, "ca.pem"), "--upstream-tls-server-name", "db.example"]
+    log_path = str(tmp_path / "tether-verify.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while not _listening(port):
+            assert proc.poll() is None and time.monotonic() < deadline, _tail(log_path)
+            time.sleep(0.05)
+        base = _counters(rig)
+        n = rig.max_connect_errors + 2
+        codes = []
+        for _ in range(n):
+            try:
+                pymysql.connect(host="127.0.0.1", port=port, user=rig.app_user, password=rig.app_password,
+                                connect_timeout=5).close()
+                codes.append("logged in")
+            except pymysql.err.OperationalError as e:
+                codes.append(e.args[0])
+        assert codes == [2026] * n, (codes, _tail(log_path))
+        left = _settle(rig)
+        after = _counters(rig)
+        assert left == [], left
+        assert after["COUNT_HANDSHAKE_ERRORS"] == 0, (after, _tail(rig.error_log, 20))
+        assert after["SUM_CONNECT_ERRORS"] == 0, after
+        assert after["reserved_denials"] - base["reserved_denials"] >= n, (after, base)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
