@@ -7,6 +7,9 @@
 //   admit_allow, admit_refuse     the owner's answer to a login (ignored unless one is waiting)
 //   close_session                 1 byte: the CloseReason of an admin/idle/shutdown close
 //   flood                         3 bytes: side, count, fill: count * 4 KiB of `fill` in 16 KiB reads
+//   upstream_tls_ready, upstream_tls_failed (1 byte)
+// The input's last byte picks the TLS modes of both legs (3 x 3), so every
+// seed also runs with TLS offered to the client and tether's own TLS to the server.
 // Seeds (tests/fuzz/make_seeds.py) replay real captured exchanges, a greeting
 // first, so the fuzzer starts from deep states.
 //
@@ -50,6 +53,8 @@ enum Op : std::uint8_t {
     admit_refuse,
     close_session,
     flood,
+    upstream_tls_ready,   // io: the server leg's TLS is up (ignored unless the session started it)
+    upstream_tls_failed,  // 1 byte: bit 0 set = the handshake completed, only trust failed
     op_count,
 };
 
@@ -68,6 +73,9 @@ constexpr bool edge(Phase from, Phase to) {
         case Phase::awaiting_login:
             return to == Phase::awaiting_admission || to == Phase::finishing_upstream || to == Phase::closed;
         case Phase::awaiting_admission:
+            return to == Phase::securing_upstream || to == Phase::authenticating || to == Phase::finishing_upstream ||
+                   to == Phase::closed;
+        case Phase::securing_upstream:
             return to == Phase::authenticating || to == Phase::finishing_upstream || to == Phase::closed;
         case Phase::authenticating:
             return to == Phase::command || to == Phase::finishing_upstream || to == Phase::closed;
@@ -102,7 +110,8 @@ bool reachable(Phase from, Phase to) {
 // What the I/O layer knows about the two sockets, and the invariants over them.
 class Harness {
 public:
-    Harness() : now_(session::Clock::time_point{} + std::chrono::hours(1)), session_(config(), now_) {
+    explicit Harness(std::uint8_t tls_choice)
+        : now_(session::Clock::time_point{} + std::chrono::hours(1)), session_(config(tls_choice), now_) {
         session::Actions out;
         session_.start(out);
         FUZZ_CHECK(out.connect_upstream);
@@ -129,15 +138,20 @@ public:
 private:
     enum class Source { none, client, upstream };
 
-    static const session::SessionConfig& config() {
-        static const session::SessionConfig c = [] {
-            session::SessionConfig sc;
-            sc.upstream_name = "db.example:3306";
-            sc.handshake_timeout = std::chrono::milliseconds(2000);
-            sc.connect_timeout = std::chrono::milliseconds(1000);
-            return sc;
+    static const session::SessionConfig& config(std::uint8_t tls_choice) {
+        static const std::array<session::SessionConfig, 9> configs = [] {
+            std::array<session::SessionConfig, 9> all;
+            for (std::size_t i = 0; i < all.size(); ++i) {
+                auto& sc = all[i];
+                sc.upstream_name = "db.example:3306";
+                sc.handshake_timeout = std::chrono::milliseconds(2000);
+                sc.connect_timeout = std::chrono::milliseconds(1000);
+                sc.client_tls = static_cast<session::ClientTls>(i % 3);
+                sc.upstream_tls = static_cast<session::UpstreamTls>(i / 3);
+            }
+            return all;
         }();
-        return c;
+        return configs[tls_choice % configs.size()];
     }
 
     [[nodiscard]] bool upstream_live() const { return upstream_connected_ && !upstream_dead_; }
@@ -193,6 +207,26 @@ private:
                 session::Actions out;
                 session_.close(reason, out);
                 after(out, Source::none, false);
+                break;
+            }
+            case upstream_tls_ready:
+                if (upstream_tls_pending_ && upstream_live()) {
+                    upstream_tls_pending_ = false;
+                    session::Actions out;
+                    session_.on_upstream_tls_ready(out);
+                    after(out, Source::none, false);
+                }
+                break;
+            case upstream_tls_failed: {
+                const bool usable = (script.u8() & 1) != 0;
+                if (upstream_tls_pending_ && upstream_live()) {
+                    upstream_tls_pending_ = false;
+                    session::Actions out;
+                    session_.on_upstream_tls_failed("certificate has expired", usable, out);
+                    after(out, Source::none, false);
+                    // A broken TLS channel: the session must close the server side, never write to it.
+                    if (!usable) FUZZ_CHECK(upstream_dead_);
+                }
                 break;
             }
             case flood: {
@@ -258,6 +292,17 @@ private:
         // Bytes are written before a close in the same step takes effect.
         if (to_client) FUZZ_CHECK(client_live_);
         if (to_upstream) FUZZ_CHECK(upstream_live());
+        // While the server leg's TLS handshake runs, the session writes nothing to it (the
+        // SSLRequest goes in the step that starts it).
+        if (to_upstream && upstream_tls_pending_) FUZZ_CHECK(false);
+        if (out.start_upstream_tls) {
+            FUZZ_CHECK(!upstream_tls_started_ && upstream_live());
+            upstream_tls_started_ = upstream_tls_pending_ = true;
+        }
+        if (out.start_client_tls) {
+            FUZZ_CHECK(!client_tls_started_ && client_live_);
+            client_tls_started_ = true;
+        }
         if (out.forward) FUZZ_CHECK(source != Source::none);
         if (step_count_ > 0) FUZZ_CHECK(!out.connect_upstream);
 
@@ -324,13 +369,16 @@ private:
     bool upstream_dead_ = false;
     bool login_received_ = false;
     bool authenticated_ = false;
+    bool upstream_tls_started_ = false;
+    bool upstream_tls_pending_ = false;  // started, and neither ready nor failed yet
+    bool client_tls_started_ = false;
 };
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     InputReader script(std::span(reinterpret_cast<const std::byte*>(data), size));
-    Harness harness;
+    Harness harness(size > 0 ? data[size - 1] : 0);
     harness.run(script);
     return 0;
 }
