@@ -12,6 +12,7 @@ std::string_view limit_name(Limit limit) {
         case Limit::user: return "user";
         case Limit::handshakes: return "handshakes";
         case Limit::handshakes_per_address: return "handshakes_per_address";
+        case Limit::server: return "server";
     }
     return "total";
 }

@@ -9,6 +9,7 @@ SessionLedger::SessionLedger(LedgerConfig config, metrics::Metrics& metrics)
     : label_rules_(std::move(config.label_rules)),
       admission_(std::move(config.connection_limits)),
       handshakes_(config.handshake_limits),
+      server_reserve_(config.server_reserve),
       metrics_(metrics) {}
 
 attribution::AdmissionVerdict SessionLedger::handshake_verdict(const std::string& address) const {
@@ -68,6 +69,10 @@ void SessionLedger::reattributed(SessionAccount& account, const codec::Login& lo
 attribution::AdmissionVerdict SessionLedger::admit(SessionAccount& account) {
     assert(account.has_labels_ && !account.charged_ && "admit() follows login_received() or reattributed()");
     attribution::AdmissionVerdict verdict = admission_.decide(account.client_, account.user_);
+    // The caps first (they name the culprit), then the server's own room.
+    if (verdict.allowed && !verdict.admin) {
+        if (auto server = server_reserve_.decide(false); !server.allowed) verdict = std::move(server);
+    }
     // Never charged twice, nor after the end: closed() could not undo it.
     if (account.charged_ || account.closed_) return verdict;
     if (!verdict.allowed) {
@@ -77,6 +82,7 @@ attribution::AdmissionVerdict SessionLedger::admit(SessionAccount& account) {
     if (!verdict.admin) {
         admission_.charge(account.client_, account.user_);
         account.charged_ = true;
+        server_reserve_.admitted();
     }
     return verdict;
 }

@@ -12,7 +12,7 @@ namespace tether::attribution {
 
 // total, client, user: a login over a connection cap. handshakes,
 // handshakes_per_address: a connection refused at accept (handshake_gate.hpp).
-enum class Limit : std::uint8_t { total, client, user, handshakes, handshakes_per_address };
+enum class Limit : std::uint8_t { total, client, user, handshakes, handshakes_per_address, server };
 std::string_view limit_name(Limit limit);
 
 struct ConnectionLimits {

@@ -9,6 +9,7 @@
 #include "tether/attribution/admission.hpp"
 #include "tether/attribution/client_label.hpp"
 #include "tether/attribution/handshake_gate.hpp"
+#include "tether/attribution/server_reserve.hpp"
 #include "tether/codec/handshake.hpp"
 #include "tether/ledger/session_account.hpp"
 #include "tether/metrics/metrics.hpp"
@@ -21,6 +22,7 @@ struct LedgerConfig {
     attribution::ConnectionLimits connection_limits;
     attribution::HandshakeLimits handshake_limits;
     std::vector<attribution::LabelRule> label_rules;
+    std::size_t server_reserve = 0;  // --server-reserve; 0: off
 };
 
 // What closed() did that its caller reports on.
@@ -77,6 +79,12 @@ public:
                          const std::string& address, metrics::Clock::time_point now);
 
     [[nodiscard]] const attribution::AdmissionControl& admission() const { return admission_; }
+    // The monitor's read of the server (--server-reserve), or that it has none.
+    void server_state(std::uint64_t threads_connected, std::uint64_t max_connections) {
+        server_reserve_.on_server_state(threads_connected, max_connections);
+    }
+    void server_unknown() { server_reserve_.forget(); }
+    [[nodiscard]] const attribution::ServerReserve& server_reserve() const { return server_reserve_; }
 
 private:
     bool give_back_handshake(SessionAccount& account, const std::string& address);
@@ -86,6 +94,7 @@ private:
     std::vector<attribution::LabelRule> label_rules_;
     attribution::AdmissionControl admission_;
     attribution::HandshakeGate handshakes_;
+    attribution::ServerReserve server_reserve_;
     metrics::Metrics& metrics_;
 };
 

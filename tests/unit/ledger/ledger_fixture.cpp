@@ -17,6 +17,7 @@ LedgerConfig config_of(const Caps& caps) {
     c.connection_limits.admin_users = {"root"};
     c.handshake_limits.total = caps.handshakes;
     c.handshake_limits.per_address = caps.handshakes_per_address;
+    c.server_reserve = caps.server_reserve;
     std::string error;
     c.label_rules = *attribution::parse_label_rules("attr:program_name,user,addr", error);
     return c;

@@ -20,6 +20,7 @@ struct Caps {
     std::size_t per_user = 0;
     std::size_t handshakes = 0;
     std::size_t handshakes_per_address = 0;
+    std::size_t server_reserve = 0;
 };
 
 // Labels resolve by "attr:program_name,user,addr"; "root" is the admin user.

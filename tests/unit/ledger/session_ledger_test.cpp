@@ -207,3 +207,25 @@ TEST_CASE("A session with no address (unix socket) is counted in the handshake t
     CHECK(f.ledger.closed(b, CloseReason::client_closed, 0, none, t0).handshake_slot_freed);
     f.check_all_released();
 }
+
+TEST_CASE("--server-reserve: refused while the server is nearly full, counted as limit server; admins pass") {
+    LedgerFixture f(Caps{.server_reserve = 2});
+    f.ledger.server_state(96, 100);  // 4 free: two logins fit above the reserve
+    SessionAccount a, b, c, dba;
+    REQUIRE(f.open(a, "u", "app").allowed);
+    REQUIRE(f.open(b, "u", "app").allowed);
+    const auto verdict = f.open(c, "u", "app");
+    CHECK_FALSE(verdict.allowed);
+    CHECK(verdict.limit == Limit::server);
+    CHECK(verdict.error_code == 1040);
+    CHECK_FALSE(c.charged());
+    CHECK(sample(f.text(), "tether_rejected_connections_total{client=\"app\",limit=\"server\",user=\"u\"}") == 1.0);
+    CHECK(f.open(dba, "root", "console").allowed);  // the admin lane
+    // The monitor lost the server: nothing is refused on a guess.
+    f.ledger.server_unknown();
+    SessionAccount d;
+    CHECK(f.open(d, "u", "app").allowed);
+    for (SessionAccount* s : {&a, &b, &dba, &d}) f.close(*s);
+    f.close(c, CloseReason::rejected);
+    f.check_all_released();
+}
