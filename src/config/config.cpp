@@ -129,6 +129,9 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string client_tls;  // default: preferred with a certificate, else disabled
     std::string upstream_tls = "preferred";
     std::string tls_reload_interval = "10s";
+    std::string kill_orphaned_queries;  // default: true with a monitor user
+    std::string server_reserve = "0";
+    std::string server_connections_by_user = "false";
 
     CLI::App app{"tether: a leak-detecting MySQL wire-protocol sidecar proxy.\n"
                  "Every flag can also be set as TETHER_<FLAG> (e.g. TETHER_UPSTREAM=db:3306).",
@@ -205,6 +208,14 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     flag("--tls-min-version", config.tls.min_version, "TLSv1.2 or TLSv1.3, on both legs");
     flag("--tls-ciphers", config.tls.ciphers, "OpenSSL cipher list for TLS 1.2 on both legs (default: OpenSSL's)");
     flag("--tls-reload-interval", tls_reload_interval, "How often --tls-cert and --tls-key are checked for a replacement");
+    flag("--kill-orphaned-queries", kill_orphaned_queries,
+         "KILL, through the monitor session, the server thread of a session tether ended with a command in flight "
+         "(default true when --monitor-user is set)");
+    flag("--server-reserve", server_reserve,
+         "Refuse non-admin logins (ERR 1040) while the server has this many free connections or fewer, as the "
+         "monitor reads it (0: off; needs --monitor-user)");
+    flag("--server-connections-by-user", server_connections_by_user,
+         "Export tether_server_connections{user} from the server's processlist (needs --monitor-user)");
     flag("--log-format", config.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
     flag("--log-level", config.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -274,6 +285,11 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
             throw BadFlag{"--upstream-tls " + std::string(mode_name(tls.upstream)) + ": a unix socket upstream has no TLS"};
         }
         tls.reload_interval = duration_flag("--tls-reload-interval", tls_reload_interval);
+        if (!kill_orphaned_queries.empty()) {
+            config.kill_orphaned_queries = bool_flag("--kill-orphaned-queries", kill_orphaned_queries);
+        }
+        config.server_reserve = count_flag("--server-reserve", server_reserve, 0, 1'000'000);
+        config.server_connections_by_user = bool_flag("--server-connections-by-user", server_connections_by_user);
         if (tls.reload_interval.count() == 0) throw BadFlag{"--tls-reload-interval: must be more than 0"};
         if (config.reserved_user.empty() || config.reserved_user.size() > 32) {
             throw BadFlag{"--reserved-user: must be 1 to 32 characters"};

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -70,6 +71,11 @@ struct Config {
     std::string log_format = "text";
     std::string log_level = "info";
     TlsConfig tls;
+    // What tether does with the monitor session (README, "Monitor session").
+    // --kill-orphaned-queries: unset means "on when a monitor user is set".
+    std::optional<bool> kill_orphaned_queries;
+    std::size_t server_reserve = 0;            // --server-reserve; 0: off
+    bool server_connections_by_user = false;   // --server-connections-by-user
 };
 
 std::string_view mode_name(ClientTlsMode mode);
