@@ -15,6 +15,12 @@ void Session::close_client_side(Actions& out) {
 
 void Session::close_upstream_side(Actions& out) {
     if (!upstream_open_ && !upstream_connecting_) return;
+    // tether closes the server socket under a command the server is still
+    // running (or, in a desynced session, may be): closing a socket does not
+    // stop a query, so the owner may KILL that thread.
+    if (authenticated_ && (phase_ == Phase::relaying || (phase_ == Phase::command && !at_rest() && !tracker_.quit_sent()))) {
+        left_command_running_ = true;
+    }
     upstream_open_ = false;
     upstream_connecting_ = false;
     out.close_upstream = true;

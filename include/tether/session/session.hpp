@@ -115,6 +115,10 @@ public:
     [[nodiscard]] bool in_transaction() const { return tracker_.in_transaction(); }
     [[nodiscard]] bool tracking() const { return phase_ == Phase::command; }
     [[nodiscard]] bool authenticated() const { return authenticated_; }
+    // tether closed the server side while a command was in flight there (or
+    // while tracking had lost sync): the server's thread (upstream_thread_id)
+    // may still be running it. Set once, when that side is closed.
+    [[nodiscard]] bool left_command_running() const { return left_command_running_; }
     [[nodiscard]] Clock::time_point started_at() const { return started_at_; }
     // Since when the session has been idle: the end of the last response or the
     // client's last bytes, whichever is later (the start, before login).
@@ -218,6 +222,7 @@ private:
     CommandTracker tracker_;
     std::unique_ptr<CompressedCommandFeed> compressed_;  // from the login's OK, when compression was agreed
     bool authenticated_ = false;
+    bool left_command_running_ = false;
     bool client_open_ = true;
     bool upstream_open_ = false;
     bool upstream_connecting_ = false;

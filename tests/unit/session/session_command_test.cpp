@@ -452,3 +452,55 @@ TEST_CASE("session: a server that keeps sending while a COM_CHANGE_USER waits fo
 }
 
 }  // namespace tether::session::test
+
+namespace tether::session::test {
+
+TEST_CASE("session: left_command_running says when tether closed the server side under a running command") {
+    SUBCASE("the client vanishes mid-query: yes") {
+        Driver d;
+        log_in(d);
+        d.client(com_query("SELECT SLEEP(60)"));
+        d.client_closed();
+        CHECK(d.upstream_close_requested);
+        CHECK(d.session().left_command_running());
+    }
+    SUBCASE("an admin close mid-query: yes") {
+        Driver d;
+        log_in(d);
+        d.client(com_query("UPDATE items SET qty = qty + 1"));
+        d.close(CloseReason::admin);
+        CHECK(d.session().left_command_running());
+    }
+    SUBCASE("the client vanishes while idle: no (COM_QUIT went to the server)") {
+        Driver d;
+        log_in(d);
+        d.client_closed();
+        CHECK_FALSE(d.session().left_command_running());
+    }
+    SUBCASE("the client sent COM_QUIT: no") {
+        Driver d;
+        log_in(d);
+        ByteVec q;
+        codec::append_com_quit(q);
+        d.client(q);
+        d.client_closed();
+        CHECK_FALSE(d.session().left_command_running());
+    }
+    SUBCASE("the server closed mid-query: no (its thread is gone)") {
+        Driver d;
+        log_in(d);
+        d.client(com_query("SELECT SLEEP(60)"));
+        d.upstream_closed();
+        CHECK_FALSE(d.session().left_command_running());
+    }
+    SUBCASE("a client that leaves during its login: no (nothing ran)") {
+        Driver d;
+        d.connect();
+        d.upstream(greeting_bytes());
+        d.client(login_bytes());
+        d.client_closed();
+        CHECK_FALSE(d.session().left_command_running());
+    }
+}
+
+}  // namespace tether::session::test
