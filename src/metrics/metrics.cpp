@@ -388,6 +388,8 @@ void Metrics::tls_handshake_failed(std::string_view side, std::string_view reaso
     }
     it->second->Increment();
 }
+prometheus::Registry& Metrics::registry() { return *state_->registry; }
+
 void Metrics::handshake_queue_joined() {
     state_->handshake_queue_waits.Increment();
     state_->handshake_queue_length.Increment();

@@ -14,6 +14,10 @@
 #include "tether/session/close_reason.hpp"
 #include "tether/session/desync_reason.hpp"
 
+namespace prometheus {
+class Registry;
+}
+
 namespace tether::metrics {
 
 using Clock = std::chrono::steady_clock;
@@ -86,6 +90,9 @@ public:
     std::string render();
 
     [[nodiscard]] double client_connections(const SessionLabels& labels) const;
+
+    // For the metrics layer's other families (server_metrics.hpp): the one registry /metrics renders.
+    [[nodiscard]] prometheus::Registry& registry();
 
 private:
     struct State;
