@@ -279,7 +279,7 @@ void Proxy::on_session_event(Connection& connection, const session::SessionEvent
     if (holds_alternative<session::Authenticated>(event)) {
         const bool slot_freed = ledger_.authenticated(connection.account(), gate_address(connection));
         const codec::Login& login = *s.login();
-        log::info("session_opened", {{"id", id},
+        if (log::enabled(log::Level::info)) log::info("session_opened", {{"id", id},
                                      {"client", connection.account().client_label()},
                                      {"user", login.user},
                                      {"database", login_database(s)},
@@ -361,7 +361,9 @@ void Proxy::on_connection_finished(Connection* connection) {
     const double age = seconds_between(s.started_at(), now());
     const ledger::ClosedAccount closed =
         ledger_.closed(connection->account(), reason, age, gate_address(*connection), now());
-    log::info("session_closed", {{"id", std::to_string(connection->id())},
+    // The line's fields are built only when it is written: a connection per
+    // request (PHP, the pool-per-request incident) pays for them every time.
+    if (log::enabled(log::Level::info)) log::info("session_closed", {{"id", std::to_string(connection->id())},
                                  {"reason", std::string(session::close_reason_name(reason))},
                                  {"client", connection->account().client_label()},
                                  {"user", s.login() != nullptr ? s.login()->user : std::string()},
