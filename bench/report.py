@@ -8,8 +8,8 @@ those per-round ratios is reported with their range: drift of a shared machine b
 then falls on both halves of a ratio and cancels.
 
 With --tls (meta "tls"), the TLS paths' CPU per query and per connection are also taken as ratios
-to the plain candidate's (tether) in the same round, and judged with their bytes per idle
-connection against the goals TLS_GOALS.
+to the plain candidate's (tether) in the same round, and judged with their bytes per idle TLS
+session (above plain tether's per idle connection) against the goals TLS_GOALS.
 
 Exit status 0, or 3 when the runs show a problem (errors, idle connections not opened, server
 sessions left behind); a problem is listed at the end of results.md and in results.json.
@@ -219,7 +219,7 @@ def tls_markdown(res, threads):
     md = [f"### TLS against plain {plain} (goals: both legs at most {goals['cpu_ratio_max']:g}x its CPU "
           f"per query, at most {goals['idle_bytes_max'] // 1024} KiB per idle TLS session)", "",
           f"Each TLS path's own CPU per query or per churned connection divided by plain {plain}'s in "
-          f"the same round (median over rounds, range in brackets); its RSS bytes per idle "
+          "the same round (median over rounds, range in brackets); its RSS bytes per idle "
           f"connection, and per TLS session: the bytes above plain {plain}'s, halved for "
           "tether-tls-both (two TLS sessions per connection). The churn client (libmariadb) "
           "never resumes a TLS session, so each churned connection over a TLS client leg is a full "
