@@ -13,6 +13,11 @@
  *       exits without closing the odd-numbered ones: the kernel closes those sockets, as
  *       when an application crashes.  A proxy must end the server session in both cases.
  *
+ * With BENCH_SSL_CA=FILE in the environment, both modes log in over TLS: the server's
+ * certificate must chain to FILE and name HOST (MYSQL_OPT_SSL_VERIFY_SERVER_CERT), and a login
+ * that did not end up inside TLS counts as a failure.  libmariadb 3.3 offers no way to resume a
+ * TLS session, so every connection is a full handshake.
+ *
  * Both modes stop by themselves if the process that started them dies (PR_SET_PDEATHSIG).
  * Exit status: 0 success; 1 no cycle completed / not all COUNT held / setup failed; 2 usage.
  */
@@ -29,6 +34,7 @@
 struct target {
     const char *host, *user, *password;
     unsigned int port;
+    const char *ssl_ca; /* NULL: plaintext */
 };
 
 static struct target target;
@@ -51,8 +57,20 @@ static MYSQL *login(char *why, size_t why_len) {
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &seconds);
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &seconds);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &seconds);
+    if (target.ssl_ca) {
+        my_bool on = 1;
+        mysql_optionsv(m, MYSQL_OPT_SSL_CA, target.ssl_ca);
+        mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+        mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+    }
     if (!mysql_real_connect(m, target.host, target.user, target.password, NULL, target.port, NULL, 0)) {
         snprintf(why, why_len, "login: %s (%u)", mysql_error(m), mysql_errno(m));
+        mysql_close(m);
+        return NULL;
+    }
+    /* A TLS benchmark that quietly measured plaintext would be worse than none. */
+    if (target.ssl_ca && !mysql_get_ssl_cipher(m)) {
+        snprintf(why, why_len, "login succeeded without TLS");
         mysql_close(m);
         return NULL;
     }
@@ -190,6 +208,12 @@ int main(int argc, char **argv) {
     target.port = (unsigned int)strtoul(argv[3], NULL, 10);
     target.user = argv[4];
     target.password = argv[5];
+    target.ssl_ca = getenv("BENCH_SSL_CA");
+    if (target.ssl_ca && !target.ssl_ca[0]) target.ssl_ca = NULL;
+    if (target.ssl_ca && access(target.ssl_ca, R_OK) != 0) {
+        fprintf(stderr, "churn: BENCH_SSL_CA %s is not a readable file\n", target.ssl_ca);
+        return 2;
+    }
     if (mysql_library_init(0, NULL, NULL) != 0) {
         fprintf(stderr, "churn: mysql_library_init failed\n");
         return 1;

@@ -7,6 +7,10 @@ inside each round first (path / direct from the same round and thread count) and
 those per-round ratios is reported with their range: drift of a shared machine between rounds
 then falls on both halves of a ratio and cancels.
 
+With --tls (meta "tls"), the TLS paths' CPU per query and per connection are also taken as ratios
+to the plain candidate's (tether) in the same round, and judged with their bytes per idle TLS
+session (above plain tether's per idle connection) against the goals TLS_GOALS.
+
 Exit status 0, or 3 when the runs show a problem (errors, idle connections not opened, server
 sessions left behind); a problem is listed at the end of results.md and in results.json.
 """
@@ -15,6 +19,11 @@ import json
 import statistics
 import sys
 from pathlib import Path
+
+# Issue 9's goals: TLS on both legs costs at most 2x plain tether's CPU per oltp_point_select
+# query; an idle TLS session holds at most 16 KiB of tether's memory.
+TLS_GOALS = {"cpu_ratio_max": 2.0, "idle_bytes_max": 16 * 1024}
+TLS_BOTH = "tether-tls-both"
 
 
 def read_tsv(path):
@@ -45,19 +54,31 @@ class Series:
             if r[field] != "":
                 self.by_path.setdefault(r["path"], {})[int(r["round"])] = value(r)
 
+    def ratios(self, path, reference):
+        """path / reference inside each round: their median, range and per-round values."""
+        mine, ref = self.by_path.get(path, {}), self.by_path.get(reference, {})
+        ratios = {k: v / ref[k] for k, v in mine.items() if ref.get(k)}
+        return {
+            "median": r4(median_or_none(list(ratios.values()))),
+            "min": r4(min(ratios.values())) if ratios else None,
+            "max": r4(max(ratios.values())) if ratios else None,
+            "per_round": [round(ratios[k], 4) for k in sorted(ratios)],
+        }
+
     def summary(self, path):
-        mine, direct = self.by_path.get(path, {}), self.by_path.get("direct", {})
-        ratios = {k: v / direct[k] for k, v in mine.items() if direct.get(k)}
-        def r4(x):
-            return None if x is None else round(x, 4)
+        mine, ratios = self.by_path.get(path, {}), self.ratios(path, "direct")
         return {
             "median": r4(median_or_none(list(mine.values()))),
-            "ratio_to_direct": r4(median_or_none(list(ratios.values()))),
-            "ratio_min": r4(min(ratios.values())) if ratios else None,
-            "ratio_max": r4(max(ratios.values())) if ratios else None,
+            "ratio_to_direct": ratios["median"],
+            "ratio_min": ratios["min"],
+            "ratio_max": ratios["max"],
             "per_round": [mine[k] for k in sorted(mine)],
-            "per_round_ratio": [round(ratios[k], 4) for k in sorted(ratios)],
+            "per_round_ratio": ratios["per_round"],
         }
+
+
+def r4(x):
+    return None if x is None else round(x, 4)
 
 
 def cpu_us_per_unit(ticks_per_s):
@@ -123,20 +144,109 @@ def build(out):
             problems.append(f"{p}: held only {held} of {requested} idle connections")
         if int(r["server_left"]):
             problems.append(f"{p}: {r['server_left']} server sessions left after its idle clients closed")
+    if meta.get("tls"):
+        result["tls"] = tls_against_plain(meta, runs, result, threads, per_unit)
     return result
+
+
+def tls_against_plain(meta, runs, result, threads, per_unit):
+    """Each TLS path's CPU as a ratio to the plain candidate's in the same round, its bytes per
+    idle connection, and the goals' verdicts."""
+    plain = meta["candidate_name"]
+    tls_paths = [p for p in result["paths"] if p.startswith("tether-tls-")]
+    out = {"reference": plain, "goals": TLS_GOALS, "paths": {}, "verdicts": {}}
+    churn_cpu = Series([r for r in runs if r["kind"] == "churn"], "cpu_ticks", per_unit)
+    query_cpu = {th: Series([r for r in runs if r["kind"] == "point_select" and int(r["threads"]) == th],
+                            "cpu_ticks", per_unit) for th in threads}
+    for p in tls_paths:
+        out["paths"][p] = {
+            "command": meta.get(f"cmd_{p}"), "legs": meta.get(f"legs_{p}"),
+            "cpu_per_query_ratio": {str(th): query_cpu[th].ratios(p, plain) for th in threads},
+            "cpu_per_connection_ratio": churn_cpu.ratios(p, plain),
+            "idle_bytes_per_connection": result["idle"].get(p, {}).get("proxy_rss_bytes_per_idle_connection")}
+        out["paths"][p]["idle_bytes_per_tls_session"] = per_tls_session(
+            out["paths"][p]["idle_bytes_per_connection"],
+            result["idle"].get(plain, {}).get("proxy_rss_bytes_per_idle_connection"), tls_legs(p))
+
+    cpu = out["paths"].get(TLS_BOTH, {}).get("cpu_per_query_ratio", {})
+    worst = max((v["median"] for v in cpu.values() if v["median"] is not None), default=None)
+    out["verdicts"]["cpu_per_query"] = {
+        "path": TLS_BOTH, "worst_ratio": worst,
+        "met": None if worst is None else worst <= TLS_GOALS["cpu_ratio_max"]}
+    idle = {p: v["idle_bytes_per_tls_session"] for p, v in out["paths"].items()}
+    known = [b for b in idle.values() if b is not None]
+    out["verdicts"]["idle_bytes"] = {
+        "worst_bytes": max(known) if known else None,
+        "met": None if len(known) < len(idle) or not known else max(known) <= TLS_GOALS["idle_bytes_max"]}
+    return out
+
+
+def tls_legs(path):
+    return 2 if path == TLS_BOTH else 1
+
+
+def per_tls_session(tls_bytes, plain_bytes, legs):
+    """What TLS adds to an idle connection (its bytes above plain tether's), per TLS session on it."""
+    if tls_bytes is None or plain_bytes is None:
+        return None
+    return round((tls_bytes - plain_bytes) / legs)
 
 
 def fmt(v, digits=0):
     return "n/a" if v is None else f"{v:,.{digits}f}"
 
 
-def ratio_cell(s):
+def range_cell(median, low, high):
     """'0.541 (0.50-0.57)': median of the per-round ratios and their range."""
-    if s["ratio_to_direct"] is None:
+    if median is None:
         return "n/a"
-    if s["ratio_min"] == s["ratio_max"]:
-        return f"{s['ratio_to_direct']:.3f}"
-    return f"{s['ratio_to_direct']:.3f} ({s['ratio_min']:.2f}-{s['ratio_max']:.2f})"
+    if low == high:
+        return f"{median:.3f}"
+    return f"{median:.3f} ({low:.2f}-{high:.2f})"
+
+
+def ratio_cell(s):
+    return range_cell(s["ratio_to_direct"], s["ratio_min"], s["ratio_max"])
+
+
+def verdict(met):
+    return {True: "met", False: "NOT met", None: "not measured"}[met]
+
+
+def tls_markdown(res, threads):
+    t, plain = res["tls"], res["tls"]["reference"]
+    goals, v = t["goals"], t["verdicts"]
+    md = [f"### TLS against plain {plain} (goals: both legs at most {goals['cpu_ratio_max']:g}x its CPU "
+          f"per query, at most {goals['idle_bytes_max'] // 1024} KiB per idle TLS session)", "",
+          f"Each TLS path's own CPU per query or per churned connection divided by plain {plain}'s in "
+          "the same round (median over rounds, range in brackets); its RSS bytes per idle "
+          f"connection, and per TLS session: the bytes above plain {plain}'s, halved for "
+          "tether-tls-both (two TLS sessions per connection). The churn client (libmariadb) "
+          "never resumes a TLS session, so each churned connection over a TLS client leg is a full "
+          "handshake.", "",
+          "| path | " + " | ".join(f"CPU/query {th} thr x {plain}" for th in threads)
+          + f" | CPU/connection x {plain} | bytes/idle conn | bytes/idle TLS session |",
+          "|---|" + "---:|" * (len(threads) + 3)]
+    for p, s in t["paths"].items():
+        ratios = [s["cpu_per_query_ratio"][str(th)] for th in threads] + [s["cpu_per_connection_ratio"]]
+        cells = [range_cell(r["median"], r["min"], r["max"]) for r in ratios]
+        cells += [fmt(s["idle_bytes_per_connection"]), fmt(s["idle_bytes_per_tls_session"])]
+        md.append(f"| {p} | " + " | ".join(cells) + " |")
+    worst_cpu, worst_idle = v["cpu_per_query"]["worst_ratio"], v["idle_bytes"]["worst_bytes"]
+    both_conn = t["paths"].get(TLS_BOTH, {}).get("idle_bytes_per_connection")
+    md += ["",
+           f"- CPU per query, TLS on both legs at most {goals['cpu_ratio_max']:g}x plain {plain}'s: "
+           f"**{verdict(v['cpu_per_query']['met'])}** (highest median over the thread counts: "
+           f"{'n/a' if worst_cpu is None else f'{worst_cpu:.2f}x'}).",
+           f"- An idle TLS session at most {goals['idle_bytes_max']:,} bytes of tether's memory: "
+           f"**{verdict(v['idle_bytes']['met'])}** (highest of the TLS paths: {fmt(worst_idle)} bytes; "
+           f"an idle connection with TLS on both legs holds {fmt(both_conn)} bytes in all).",
+           ""]
+    m = res["meta"]
+    if m.get(f"legs_{plain}"):
+        md.append(f"- {plain}: {m[f'legs_{plain}']}")
+    md += [f"- {p}: `{s['command']}`; {s['legs']}" for p, s in t["paths"].items() if s["command"]]
+    return md
 
 
 def markdown(res):
@@ -191,6 +301,8 @@ def markdown(res):
                   f"{i.get('server_sessions_while_held', 'n/a')} | "
                   f"{fmt(i.get('proxy_rss_bytes_per_idle_connection'))} | "
                   f"{i.get('server_left_after_close', 'n/a')} |")
+    if "tls" in res:
+        md += [""] + tls_markdown(res, threads)
     if res["problems"]:
         md += ["", "**Problems:**", ""] + [f"- {x}" for x in res["problems"]]
     return "\n".join(md) + "\n"

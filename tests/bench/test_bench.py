@@ -21,11 +21,11 @@ RUN_HEADER = "kind round slot path threads seconds count rate p95_ms errors cpu_
 IDLE_HEADER = "path requested held rss_before_kib rss_after_kib server_while_held server_left drain_s".split()
 
 
-def write_out(tmp_path, runs, idle):
+def write_out(tmp_path, runs, idle, meta=META):
     def tsv(name, header, rows):
         lines = ["\t".join(header)] + ["\t".join(str(v) for v in r) for r in rows]
         (tmp_path / name).write_text("\n".join(lines) + "\n")
-    (tmp_path / "meta.tsv").write_text("".join(f"{k}\t{v}\n" for k, v in META.items()))
+    (tmp_path / "meta.tsv").write_text("".join(f"{k}\t{v}\n" for k, v in meta.items()))
     tsv("runs.tsv", RUN_HEADER, runs)
     tsv("idle.tsv", IDLE_HEADER, idle)
     rc = subprocess.run(["python3", str(REPORT), str(tmp_path)], timeout=30).returncode
@@ -67,6 +67,7 @@ def test_ratios_are_taken_within_a_round_then_medianed(tmp_path):
     assert "| tether | 40,000 | 0.550 (0.50-0.60) |" in md
     assert "| tether | 22.50 | 100.0 |" in md
     assert "| tether | 3,750 | 0.500 | 1000 | 1000 | 2,048 | 0 |" in md
+    assert "tls" not in res and "TLS" not in md  # without --tls the report is what it was
 
 
 def test_leftovers_errors_and_short_idle_counts_are_problems(tmp_path):
@@ -93,6 +94,77 @@ def test_leftovers_errors_and_short_idle_counts_are_problems(tmp_path):
     assert "**Problems:**" in md
 
 
+TLS_PATHS = ["tether-tls-client", "tether-tls-server", "tether-tls-both"]
+TLS_META = {**META, "paths": " ".join(["direct", "tether", *TLS_PATHS]), "threads": "1 8", "tls": "1",
+            **{f"cmd_{p}": f"build/tether --{p}" for p in ["tether", *TLS_PATHS]},
+            **{f"legs_{p}": "sysbench's 8 sessions: client leg TLSv1.3" for p in ["tether", *TLS_PATHS]}}
+
+
+def tls_runs(both_ticks_round_2):
+    """Two rounds at 1 and 8 threads; tether's CPU doubles in round 2, and so do the TLS paths'
+    (ratios to tether 1.2, 1.5, and for tether-tls-both 1.8 then both_ticks_round_2 / 200)."""
+    runs = []
+    for rnd, scale in ((1, 1), (2, 2)):
+        for th in (1, 8):
+            ticks = {"tether": 100 * scale, "tether-tls-client": 120 * scale,
+                     "tether-tls-server": 150 * scale,
+                     "tether-tls-both": 180 if rnd == 1 else both_ticks_round_2}
+            runs.append(["point_select", rnd, 0, "direct", th, 4, 100000, 25000, 0.2, 0, "", 0])
+            runs += [["point_select", rnd, 1 + i, p, th, 4, 100000, 25000, 0.3, 0, ticks[p], 0]
+                     for i, p in enumerate(ticks)]
+        runs.append(["churn", rnd, 0, "direct", 4, 4, 20000, 5000, "", 0, "", 0])
+        runs += [["churn", rnd, 1 + i, p, 4, 4, 10000, 2500, "", 0, t, 0]
+                 for i, (p, t) in enumerate({"tether": 100, "tether-tls-client": 300,
+                                             "tether-tls-server": 150, "tether-tls-both": 350}.items())]
+    return runs
+
+
+def tls_idle(both_after_kib):
+    return [["direct", 1000, 1000, "", "", 1000, 0, 0.1], ["tether", 1000, 1000, 5000, 7000, 1000, 0, 0.1],
+            ["tether-tls-client", 1000, 1000, 5000, 12000, 1000, 0, 0.1],
+            ["tether-tls-server", 1000, 1000, 5000, 11000, 1000, 0, 0.1],
+            ["tether-tls-both", 1000, 1000, 5000, both_after_kib, 1000, 0, 0.1]]
+
+
+def test_tls_paths_are_ratios_to_plain_tether_in_the_same_round(tmp_path):
+    rc, res, md = write_out(tmp_path, tls_runs(both_ticks_round_2=400), tls_idle(20000), TLS_META)
+    assert rc == 0 and res["problems"] == []
+    tls = res["tls"]
+    assert tls["reference"] == "tether"
+    # The machine's slowdown in round 2 cancels: 120/100 and 240/200 are both 1.2.
+    assert tls["paths"]["tether-tls-client"]["cpu_per_query_ratio"]["8"]["per_round"] == [1.2, 1.2]
+    assert tls["paths"]["tether-tls-server"]["cpu_per_query_ratio"]["1"]["median"] == 1.5
+    both = tls["paths"]["tether-tls-both"]
+    assert both["cpu_per_query_ratio"]["8"]["per_round"] == [1.8, 2.0]
+    assert both["cpu_per_query_ratio"]["8"]["median"] == 1.9
+    assert both["cpu_per_connection_ratio"]["median"] == 3.5
+    assert both["command"] == "build/tether --tether-tls-both"
+    # (20000 - 5000) KiB over 1000 idle connections; plain tether's 2,048 bytes taken off, over 2 sessions
+    assert both["idle_bytes_per_connection"] == 15360
+    assert both["idle_bytes_per_tls_session"] == (15360 - 2048) / 2
+    # one TLS session: (12000 - 5000) KiB / 1000 - 2,048
+    assert tls["paths"]["tether-tls-client"]["idle_bytes_per_tls_session"] == 5120
+    assert tls["verdicts"]["cpu_per_query"] == {"path": "tether-tls-both", "worst_ratio": 1.9, "met": True}
+    assert tls["verdicts"]["idle_bytes"] == {"worst_bytes": 6656, "met": True}
+    assert "### TLS against plain tether" in md
+    assert "| tether-tls-both | 1.900 (1.80-2.00) | 1.900 (1.80-2.00) | 3.500 | 15,360 | 6,656 |" in md
+    assert "| tether-tls-client | 1.200 | 1.200 | 3.000 | 7,168 | 5,120 |" in md
+    assert "at most 2x plain tether's: **met** (highest median over the thread counts: 1.90x)" in md
+    assert "at most 16,384 bytes of tether's memory: **met** (highest of the TLS paths: 6,656 bytes; " \
+        "an idle connection with TLS on both legs holds 15,360 bytes in all)" in md
+
+
+def test_tls_goals_missed_are_said_so_and_are_not_run_problems(tmp_path):
+    rc, res, md = write_out(tmp_path, tls_runs(both_ticks_round_2=500), tls_idle(43000), TLS_META)
+    assert rc == 0 and res["problems"] == []  # a missed goal is a finding, not a broken run
+    v = res["tls"]["verdicts"]
+    assert v["cpu_per_query"]["worst_ratio"] == 2.15 and v["cpu_per_query"]["met"] is False
+    # (43000 - 5000) KiB / 1000 = 38,912 bytes; less plain's 2,048, over 2 sessions: 18,432
+    assert v["idle_bytes"] == {"worst_bytes": 18432, "met": False}
+    assert "**NOT met** (highest median over the thread counts: 2.15x)" in md
+    assert "**NOT met** (highest of the TLS paths: 18,432 bytes;" in md
+
+
 @pytest.mark.parametrize("args, flag", [
     (["--rounds", "1"], "--rounds"),
     (["--rounds", "x"], "--rounds"),
@@ -104,6 +176,9 @@ def test_leftovers_errors_and_short_idle_counts_are_problems(tmp_path):
     (["--name", "nginx"], "--name"),
     (["--out"], "--out"),
     (["--frobnicate"], "--frobnicate"),
+    (["--tls", "--candidate", "socat TCP-LISTEN:{listen_port} TCP:{upstream}"], "combined with --candidate"),
+    (["--tls", "--base-port", "65530"], "--base-port"),  # P+10 would be past 65535
+    (["--tls", "--name", "tether-tls-both"], "--name"),
 ])
 def test_bad_arguments_exit_2_naming_the_flag(args, flag):
     r = subprocess.run([str(RUN), *args], capture_output=True, text=True, timeout=30)
@@ -115,5 +190,6 @@ def test_help_lists_every_option():
     r = subprocess.run([str(RUN), "--help"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0
     for opt in ("--quick", "--rounds", "--duration", "--idle", "--out", "--candidate", "--name",
-                "--threads", "--churn-workers", "--proxy-threads", "--base-port", "--keep-tmp"):
+                "--threads", "--churn-workers", "--proxy-threads", "--base-port", "--keep-tmp",
+                "--tls", "tether-tls-client", "tether-tls-server", "tether-tls-both"):
         assert opt in r.stdout
