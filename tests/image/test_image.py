@@ -83,3 +83,34 @@ def test_the_image_proxies_a_query_and_stops_cleanly(podman, image, mariadb):
         assert '"event":"stopping"' in (logs.stdout + logs.stderr)
     finally:
         podman("rm", "-f", name, check=False)
+
+
+def test_the_image_speaks_verified_tls_on_both_legs(podman, image, mariadb):
+    """OpenSSL is in the image: tether terminates a client's TLS with a mounted certificate and
+    verifies the server's against a mounted CA (both from tests/support/make_test_certs)."""
+    listen, admin = free_port(), free_port()
+    name = f"tether-image-tls-{listen}"
+    podman("run", "-d", "--name", name, *RESTRICTED,
+           "-v", f"{mariadb.certs}:/certs:ro",
+           "-e", f"TETHER_UPSTREAM=127.0.0.1:{mariadb.port}",
+           "-e", f"TETHER_LISTEN=127.0.0.1:{listen}",
+           "-e", f"TETHER_ADMIN=127.0.0.1:{admin}",
+           "-e", "TETHER_TLS_CERT=/certs/tether.pem", "-e", "TETHER_TLS_KEY=/certs/tether.key",
+           "-e", "TETHER_UPSTREAM_TLS=verify-identity", "-e", "TETHER_UPSTREAM_TLS_CA=/certs/ca.pem",
+           "-e", "TETHER_UPSTREAM_TLS_SERVER_NAME=localhost",
+           "-e", "TETHER_SHUTDOWN_GRACE=2s",
+           image)
+    try:
+        wait_ready(admin)
+        conn = pymysql.connect(host="127.0.0.1", port=listen, user="app", password="apppw",
+                               database="tether_test", connect_timeout=10,
+                               ssl={"ca": mariadb.cert("ca"), "check_hostname": True})
+        with conn.cursor() as cur:
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            assert cur.fetchone()[1] != ""
+        assert conn._sock.version() in ("TLSv1.2", "TLSv1.3")
+        conn.close()
+        podman("stop", "-t", "20", name)
+        assert json.loads(podman("inspect", name).stdout)[0]["State"]["ExitCode"] == 0
+    finally:
+        podman("rm", "-f", name, check=False)
