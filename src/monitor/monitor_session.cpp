@@ -300,8 +300,9 @@ void MonitorSession::on_auth_packet(codec::Bytes payload, MonitorOutput& out) {
 void MonitorSession::finish_with_reserved_login(MonitorFailure failure, MonitorOutput& out) {
     pending_failure_ = std::move(failure);
     codec::Login login;
+    // The capabilities of the SSLRequest, exactly: a server keeps those and
+    // reads the login after TLS by them (attributes expected: an empty block).
     login.capabilities = capabilities_ | (tls_ ? cap::ssl : 0);
-    login.capabilities &= ~cap::connect_attrs;
     login.max_packet_size = 16 * 1024 * 1024;
     login.character_set = 33;
     login.user = settings_.reserved_user;

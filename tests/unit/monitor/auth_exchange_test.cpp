@@ -220,11 +220,16 @@ TEST_CASE("an untrusted server certificate: the login is the reserved user's, in
     MonitorSession session(settings(TlsWish::required));
     auto out = feed(session, mysql_fixture(mysql8_greeting));
     REQUIRE(out.start_tls);
+    const auto ssl = codec::decode_ssl_request(only_packet(out.to_server).payload);
+    REQUIRE(ssl.ok());
     out = {};
     session.on_tls_failed("unknown_ca: unable to get local issuer certificate", true, out);
     CHECK_FALSE(out.failure);
     const codec::Login login = login_of(out.to_server, 2);
     CHECK(login.user == "tether_abort_login");
+    // The server reads the login after TLS by the SSLRequest's capabilities
+    // (MariaDB answers 1043 "Bad handshake" to a login that drops one of them).
+    CHECK(login.capabilities == ssl.value.capabilities);
     CHECK(login.auth_response != caching_sha2_scramble("monitorpw", mysql8_nonce));
     // MySQL 8 asks an unknown user for a full auth; the answer carries no password either.
     out = feed(session, packet(3, from_hex("01 04")));
