@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "tether/tls/engine.hpp"
@@ -46,8 +47,10 @@ std::string seconds_text(std::chrono::milliseconds d) {
 // One connection to the server: its handle (at a stable heap address until
 // its close callback, which deletes it), the TLS engine and the session.
 struct MonitorLink::Attempt {
-    explicit Attempt(MonitorLink* owner, monitor::MonitorSettings settings) : link(owner), session(std::move(settings)) {}
-    MonitorLink* link;  // null once abandoned: its callbacks only clean up
+    explicit Attempt(MonitorLink* owner_link, monitor::MonitorSettings settings)
+        : link(owner_link), owner(owner_link), session(std::move(settings)) {}
+    MonitorLink* link;   // null once abandoned: its callbacks only clean up
+    MonitorLink* owner;  // never null: the link outlives every handle (the loop ends first)
     union {
         uv_handle_t handle;
         uv_stream_t stream;
@@ -136,16 +139,52 @@ void MonitorLink::stop() {
         resolve_->link = nullptr;  // its callback frees it
         resolve_ = nullptr;
     }
+    // Earlier attempts still writing their last packet: the loop is ending, they close now.
+    const auto lingering = lingering_;
+    for (Attempt* attempt : lingering) {
+        if (attempt->closing) continue;
+        attempt->closing = true;
+        uv_close(&attempt->uv.handle, &MonitorLink::close_cb);
+    }
     if (attempt_ != nullptr) {
         Attempt& attempt = *attempt_;
+        attempt_ = nullptr;
+        attempt.link = nullptr;
         if (attempt.session.ready()) {
-            // A clean COM_QUIT (no Aborted_clients), written now: the loop is ending.
+            // A clean COM_QUIT (no Aborted_clients), handed to the kernel now
+            // or not at all: nothing may hold the loop open at exit.
             monitor::MonitorOutput out;
             attempt.session.quit(out);
-            write(attempt, out.to_server);
+            write_now(attempt, out.to_server);
         }
-        close_attempt(attempt);
+        if (!attempt.closing) {
+            attempt.closing = true;
+            uv_close(&attempt.uv.handle, &MonitorLink::close_cb);
+        }
     }
+}
+
+// Best effort and synchronous (uv_try_write): the plaintext, through TLS and
+// followed by close_notify when the leg has it.
+void MonitorLink::write_now(Attempt& attempt, codec::Bytes plaintext) {
+    if (!attempt.connected || attempt.closing || attempt.pending_writes > 0) return;
+    std::vector<std::byte> wire;
+    if (!attempt.tls) {
+        wire.assign(plaintext.begin(), plaintext.end());
+    } else if (attempt.tls->state() == tls::Engine::State::open) {
+        attempt.tls->write({reinterpret_cast<const std::uint8_t*>(plaintext.data()), plaintext.size()});
+        attempt.tls->shutdown();
+        std::array<std::uint8_t, 1024> chunk{};
+        while (attempt.tls->pending_ciphertext() > 0) {
+            const std::size_t n = attempt.tls->take_ciphertext(chunk);
+            if (n == 0) break;
+            wire.insert(wire.end(), reinterpret_cast<const std::byte*>(chunk.data()),
+                        reinterpret_cast<const std::byte*>(chunk.data()) + n);
+        }
+    }
+    if (wire.empty()) return;
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(wire.data()), static_cast<unsigned>(wire.size()));
+    (void)uv_try_write(&attempt.uv.stream, &buf, 1);
 }
 
 // -- connecting ------------------------------------------------------------------------
@@ -471,16 +510,22 @@ void MonitorLink::close_attempt(Attempt& attempt) {
             }
         }
     }
-    if (attempt.pending_writes > 0) {
+    if (attempt.pending_writes > 0 && !stopped_) {
         attempt.close_after_write = true;
         uv_read_stop(&attempt.uv.stream);
+        lingering_.push_back(&attempt);
         return;
     }
     attempt.closing = true;
     uv_close(&attempt.uv.handle, &MonitorLink::close_cb);
 }
 
-void MonitorLink::close_cb(uv_handle_t* handle) { delete static_cast<Attempt*>(handle->data); }
+void MonitorLink::close_cb(uv_handle_t* handle) {
+    auto* attempt = static_cast<Attempt*>(handle->data);
+    auto& lingering = attempt->owner->lingering_;
+    lingering.erase(std::remove(lingering.begin(), lingering.end(), attempt), lingering.end());
+    delete attempt;
+}
 
 // -- outcomes --------------------------------------------------------------------------
 

@@ -110,6 +110,7 @@ private:
     void apply(Attempt& attempt, monitor::MonitorOutput& out);
     void write(Attempt& attempt, codec::Bytes plaintext);
     void write_raw(Attempt& attempt, codec::Bytes bytes);
+    void write_now(Attempt& attempt, codec::Bytes plaintext);
     void flush_tls(Attempt& attempt);
     void close_attempt(Attempt& attempt);
     void attempt_failed(Attempt* attempt, monitor::MonitorFailure failure);
@@ -142,6 +143,8 @@ private:
     // The connection being made or in use (null between attempts). Owned:
     // deleted in its handle's close callback, never before.
     Attempt* attempt_ = nullptr;
+    // Abandoned attempts waiting for their last write before they close.
+    std::vector<Attempt*> lingering_;
     Resolve* resolve_ = nullptr;  // a name lookup in flight
     std::vector<sockaddr_storage> addresses_;  // what --upstream resolved to, tried in order
     std::size_t next_address_ = 0;
