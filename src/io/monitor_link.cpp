@@ -356,7 +356,9 @@ void MonitorLink::feed_tls(Attempt& attempt, codec::Bytes ciphertext) {
         if (state == tls::Engine::State::handshaking) return;
         monitor::MonitorOutput out;
         if (state == tls::Engine::State::failed) {
-            attempt.session.on_tls_failed(attempt.tls->failure().detail, false, out);
+            const tls::Failure& failure = attempt.tls->failure();
+            attempt.session.on_tls_failed(std::string(tls::format_failure_reason(failure.reason)) + ": " + failure.detail,
+                                          false, out);
         } else if (const auto& rejection = attempt.tls->peer_rejection()) {
             // Completed, not trusted: the session ends the login with the reserved user, no secret.
             attempt.session.on_tls_failed(std::string(tls::format_failure_reason(rejection->reason)) + ": " + rejection->detail,
