@@ -125,6 +125,7 @@ def test_a_wrong_password_is_logged_once_backs_off_and_a_fixed_file_is_used(teth
     time.sleep(max(0.0, 6.5 - (time.monotonic() - started)))
     # Backoff 1 s doubling, with jitter: the first attempt and three more in 6.5 s at most.
     attempts = mariadb.status("Aborted_connects") - before
+    print(f"{attempts} monitor logins with a wrong password in 6.5 s")
     assert 2 <= attempts <= 4, f"{attempts} failed logins in 6.5 s"
     down = log_lines(t, "monitor_down")
     assert len(down) == 1, down
@@ -159,6 +160,7 @@ def test_a_server_restart_is_followed_without_a_storm(tether, own_mariadb, tmp_p
     db.restart()
     wait_until(lambda: monitor_up(t) == 1, 20, "the monitor back after the restart")
     back_after = time.monotonic() - down_at
+    print(f"monitor back {back_after:.1f} s after the server went down (down about 4 s)")
     t.wait_ready(5)
     # Attempts while the server was away: 1 s doubling (with jitter), never a storm.
     retries = log_lines(t, "monitor_retry_failed")
