@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <variant>
 
 #include "tether/attribution/client_label.hpp"
@@ -56,6 +57,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "tether: %s\n", error.c_str());
         return 2;
     }
+    std::optional<tether::monitor::PasswordSource> monitor_password;
+    if (config.monitor.configured()) {
+        monitor_password = tether::monitor::PasswordSource::from_config(config.monitor, error);
+        if (!monitor_password) {
+            std::fprintf(stderr, "tether: %s\n", error.c_str());
+            return 2;
+        }
+    }
     // A peer that hangs up mid-write must cost one session, not the process.
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -73,6 +82,7 @@ int main(int argc, char** argv) {
                                            {"handshakes_per_address", static_cast<double>(config.max_handshakes_per_address)}}});
         tether::io::Proxy proxy(&loop, config, metrics);
         proxy.set_tls(std::move(*tls));
+        if (monitor_password) proxy.monitor().set_password(std::move(*monitor_password));
         Signals signals;
         signals.proxy = &proxy;
         uv_signal_init(&loop, &signals.interrupt);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdlib>
 #include <iostream>
 
 #include "tether/config/duration.hpp"
@@ -129,6 +130,7 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string client_tls;  // default: preferred with a certificate, else disabled
     std::string upstream_tls = "preferred";
     std::string tls_reload_interval = "10s";
+    std::string monitor_interval = "1s";
     std::string kill_orphaned_queries;  // default: true with a monitor user
     std::string server_reserve = "0";
     std::string server_connections_by_user = "false";
@@ -208,6 +210,12 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     flag("--tls-min-version", config.tls.min_version, "TLSv1.2 or TLSv1.3, on both legs");
     flag("--tls-ciphers", config.tls.ciphers, "OpenSSL cipher list for TLS 1.2 on both legs (default: OpenSSL's)");
     flag("--tls-reload-interval", tls_reload_interval, "How often --tls-cert and --tls-key are checked for a replacement");
+    flag("--monitor-user", config.monitor.user,
+         "A MySQL user tether logs in as to read the server's status every --monitor-interval (see README); "
+         "its password from --monitor-password-file or TETHER_MONITOR_PASSWORD");
+    flag("--monitor-password-file", config.monitor.password_file,
+         "File holding the monitor user's password (one trailing newline stripped); re-read when it changes");
+    flag("--monitor-interval", monitor_interval, "How often the monitor session reads the server's status");
     flag("--kill-orphaned-queries", kill_orphaned_queries,
          "KILL, through the monitor session, the server thread of a session tether ended with a command in flight "
          "(default true when --monitor-user is set)");
@@ -291,6 +299,34 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
         config.server_reserve = count_flag("--server-reserve", server_reserve, 0, 1'000'000);
         config.server_connections_by_user = bool_flag("--server-connections-by-user", server_connections_by_user);
         if (tls.reload_interval.count() == 0) throw BadFlag{"--tls-reload-interval: must be more than 0"};
+        auto& monitor = config.monitor;
+        monitor.password_from_env = std::getenv(monitor_password_env) != nullptr;
+        monitor.interval = duration_flag("--monitor-interval", monitor_interval);
+        if (monitor.interval < std::chrono::milliseconds(100) || monitor.interval > std::chrono::hours(1)) {
+            throw BadFlag{"--monitor-interval: must be from 100ms to 1h"};
+        }
+        if (!monitor.configured() && !monitor.password_file.empty()) {
+            throw BadFlag{"--monitor-password-file: needs --monitor-user"};
+        }
+        if (monitor.configured()) {
+            if (monitor.user.size() > 80) throw BadFlag{"--monitor-user: must be 1 to 80 characters"};
+            if (monitor.user == config.reserved_user) throw BadFlag{"--monitor-user: must not be the --reserved-user"};
+            if (monitor.password_file.empty() && !monitor.password_from_env) {
+                throw BadFlag{"--monitor-user: needs --monitor-password-file FILE or TETHER_MONITOR_PASSWORD"};
+            }
+            if (!monitor.password_file.empty() && monitor.password_from_env) {
+                throw BadFlag{"--monitor-password-file and TETHER_MONITOR_PASSWORD: give one, not both"};
+            }
+        }
+        // What the monitor session does: on by default with one, impossible without.
+        if (!config.kill_orphaned_queries) config.kill_orphaned_queries = monitor.configured();
+        if (!monitor.configured()) {
+            if (*config.kill_orphaned_queries && !kill_orphaned_queries.empty()) {
+                throw BadFlag{"--kill-orphaned-queries: needs --monitor-user (tether KILLs through its monitor session)"};
+            }
+            if (config.server_reserve > 0) throw BadFlag{"--server-reserve: needs --monitor-user (it reads the server through it)"};
+            if (config.server_connections_by_user) throw BadFlag{"--server-connections-by-user: needs --monitor-user"};
+        }
         if (config.reserved_user.empty() || config.reserved_user.size() > 32) {
             throw BadFlag{"--reserved-user: must be 1 to 32 characters"};
         }

@@ -90,6 +90,7 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
       listener_(loop),
       admin_(loop, *this),
       read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()),
+      monitor_(loop, config, tls_),
       ledger_(ledger_config(config), metrics),
       handshake_queue_(config.max_handshake_queue) {
     idle_policy_.suspect_after = config.leak_idle_threshold;
@@ -175,6 +176,7 @@ bool Proxy::start() {
     uv_timer_start(&ticker_, &Proxy::tick_cb, tick_interval.count(), tick_interval.count());
     log::info("listening", {{"listen", listen.text}, {"upstream", config_.upstream.text}, {"admin", config_.admin.text},
                             {"version", TETHER_VERSION}});
+    monitor_.start();
     start_probe();
     return true;
 }
@@ -394,6 +396,7 @@ void Proxy::on_tick() {
         if (it != connections_.end()) it->second->tick(t);
     }
     if (probe_ != nullptr) probe_->tick(t);
+    monitor_.tick();
     listener_.resume();  // if it paused for want of a descriptor
     if (t - last_scan_ >= std::chrono::seconds(1)) {
         last_scan_ = t;
@@ -419,21 +422,30 @@ void Proxy::on_tick() {
 }
 
 void Proxy::start_probe() {
-    if (shutting_down_) return;
+    // With a monitor user, readiness follows the monitor session: no refused
+    // reserved-user login (an "Access denied" in the server's log) every interval.
+    if (shutting_down_ || monitor_.configured()) return;
     last_upstream_evidence_ = now();
     probe_ = new Connection(*this, 0, session_config_);
     probe_->start_probe();
 }
 
-bool Proxy::ready() { return listening_ && !shutting_down_ && (upstream_ok_ || !config_.readyz_checks_upstream); }
+bool Proxy::ready() {
+    const bool upstream_ok = monitor_.configured() ? monitor_.up() : upstream_ok_;
+    return listening_ && !shutting_down_ && (upstream_ok || !config_.readyz_checks_upstream);
+}
 
 std::string Proxy::not_ready_reason() {
     if (shutting_down_) return "shutting down";
     if (!listening_) return "not listening";
+    if (monitor_.configured()) return monitor_.problem().empty() ? "monitor session not up" : monitor_.problem();
     return upstream_problem_.empty() ? "upstream unreachable" : upstream_problem_;
 }
 
-std::string Proxy::metrics_text() { return metrics_.render(); }
+std::string Proxy::metrics_text() {
+    // The monitor's series only with a --monitor-user: nothing server-side otherwise.
+    return monitor_.configured() ? metrics_.render() + monitor_.metrics_text() : metrics_.render();
+}
 
 // Proxy::connections (GET /connections) lives in connection_listing.cpp.
 
@@ -484,6 +496,7 @@ void Proxy::maybe_stop() {
     if (stopped_ || !shutting_down_ || !connections_.empty() || probe_ != nullptr) return;
     stopped_ = true;
     log::info("stopping", {});
+    monitor_.stop();
     admin_.close();
     if (ticker_started_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&ticker_))) {
         uv_close(reinterpret_cast<uv_handle_t*>(&ticker_), nullptr);

@@ -1,76 +1,53 @@
-// The monitor session's metrics (see server_metrics.hpp).
+// The monitor's series (see server_metrics.hpp), serialized like the rest.
 #include "tether/metrics/server_metrics.hpp"
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
 
-#include <algorithm>
-#include <map>
+#include <vector>
 
 namespace tether::metrics {
 
-struct ServerMetrics::State {
-    State(prometheus::Registry& registry, std::size_t max_users)
-        : max_users(max_users),
-          killed(prometheus::BuildCounter()
-                     .Name("tether_orphaned_queries_killed_total")
-                     .Help("Server threads tether KILLed through its monitor session because it had ended their session "
-                           "with a command still running there (a vanished client, an admin close, the end of the "
-                           "shutdown grace)")
-                     .Register(registry)
-                     .Add({})),
-          kill_failed(prometheus::BuildCounter()
-                          .Name("tether_orphaned_query_kill_failures_total")
-                          .Help("Such KILLs the server refused or that could not be sent (the log line has the server's error)")
-                          .Register(registry)
-                          .Add({})),
-          by_user(prometheus::BuildGauge()
-                      .Name("tether_server_connections")
-                      .Help("The server's connections by user, from its processlist (--server-connections-by-user), "
-                            "including those that do not come through tether")
-                      .Register(registry)) {}
+namespace {
 
-    std::size_t max_users;
-    prometheus::Counter& killed;
-    prometheus::Counter& kill_failed;
-    prometheus::Family<prometheus::Gauge>& by_user;
-    std::map<std::string, prometheus::Gauge*, std::less<>> series;  // at most max_users + 1
-};
-
-ServerMetrics::ServerMetrics(Metrics& metrics, std::size_t max_users)
-    : state_(std::make_unique<State>(metrics.registry(), max_users)) {}
-ServerMetrics::~ServerMetrics() = default;
-
-void ServerMetrics::orphaned_query_killed() { state_->killed.Increment(); }
-void ServerMetrics::orphaned_query_kill_failed() { state_->kill_failed.Increment(); }
-
-void ServerMetrics::set_connections_by_user(const std::vector<std::pair<std::string, std::uint64_t>>& counts) {
-    // The largest users keep their names; the budget's rest are summed.
-    std::vector<std::pair<std::string, std::uint64_t>> sorted = counts;
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-        return a.second != b.second ? a.second > b.second : a.first < b.first;
-    });
-    std::map<std::string, double, std::less<>> next;
-    for (std::size_t i = 0; i < sorted.size(); ++i) {
-        const std::string& user = i < state_->max_users ? sorted[i].first : std::string("_other");
-        next[user] += static_cast<double>(sorted[i].second);
+prometheus::MetricFamily family(const char* name, const char* help, prometheus::MetricType type, double value) {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = type;
+    prometheus::ClientMetric metric;
+    if (type == prometheus::MetricType::Counter) {
+        metric.counter.value = value;
+    } else {
+        metric.gauge.value = value;
     }
-    for (auto it = state_->series.begin(); it != state_->series.end();) {
-        if (next.count(it->first) == 0) {
-            state_->by_user.Remove(it->second);
-            it = state_->series.erase(it);
-        } else {
-            ++it;
-        }
-    }
-    for (const auto& [user, n] : next) {
-        auto it = state_->series.find(user);
-        if (it == state_->series.end()) it = state_->series.emplace(user, &state_->by_user.Add({{"user", user}})).first;
-        it->second->Set(n);
-    }
+    f.metric.push_back(std::move(metric));
+    return f;
 }
 
-void ServerMetrics::clear_connections_by_user() { set_connections_by_user({}); }
+}  // namespace
+
+std::string ServerMetrics::render() const {
+    using prometheus::MetricType;
+    std::vector<prometheus::MetricFamily> families;
+    families.push_back(family("tether_monitor_up",
+                              "1 while tether's monitor session is logged in to the server and answering, else 0",
+                              MetricType::Gauge, up_ ? 1 : 0));
+    if (up_ && known_) {
+        const auto& f = figures_;
+        families.push_back(family("tether_server_threads_connected",
+                                  "The server's Threads_connected (every client of the server, not only tether's)",
+                                  MetricType::Gauge, static_cast<double>(f.threads_connected)));
+        families.push_back(family("tether_server_max_connections", "The server's @@max_connections",
+                                  MetricType::Gauge, static_cast<double>(f.max_connections)));
+        families.push_back(family("tether_server_aborted_clients_total",
+                                  "The server's Aborted_clients (starts again from 0 when the server restarts)",
+                                  MetricType::Counter, static_cast<double>(f.aborted_clients)));
+        families.push_back(family("tether_server_aborted_connects_total",
+                                  "The server's Aborted_connects (starts again from 0 when the server restarts)",
+                                  MetricType::Counter, static_cast<double>(f.aborted_connects)));
+    }
+    return prometheus::TextSerializer().Serialize(families);
+}
 
 }  // namespace tether::metrics

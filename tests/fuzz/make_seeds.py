@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the fuzzers' seed inputs from the wire fixtures and captures.
 
-usage: make_seeds.py OUT_DIR   (writes OUT_DIR/fuzz_codec/ and OUT_DIR/fuzz_session/)
+usage: make_seeds.py OUT_DIR   (writes OUT_DIR/fuzz_codec/, OUT_DIR/fuzz_session/ and OUT_DIR/fuzz_monitor/)
 
 Seeds are derived, not committed: tests/fixtures/mysql/*.hex (packets from real
 servers and drivers, each file naming its packets' kinds) and tests/captures/*.hex
@@ -18,6 +18,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "mysql"
 CAPTURES = ROOT / "tests" / "captures"
+MONITOR_FIXTURES = ROOT / "tests" / "fixtures" / "monitor"
 
 # fuzz_codec.cpp's selectors.
 FRAMING, SCANNER, GREETING, LOGIN, SSL_REQUEST, CHANGE_USER, AUTH_SWITCH, AUTH_MORE, OK, ERR, EOF, WIRE, STMT_PREPARE_OK = range(13)
@@ -69,6 +70,22 @@ def read_capture(path):
     return chunks
 
 
+def read_monitor_session(path):
+    """tests/fixtures/monitor's layout: `# s2c` / `# c2s` lines, each followed by a chunk's hex."""
+    chunks, hex_text, side = [], "", None
+    for line in path.read_text().splitlines() + ["# end"]:
+        if line.startswith("#"):
+            if side is not None and hex_text:
+                chunks.append((side, bytes.fromhex(hex_text)))
+            hex_text = ""
+            side = {"# s2c": "S", "# c2s": "C"}.get(line.strip(), None if line.strip() == "# end" else side)
+            if line.strip() not in ("# s2c", "# c2s"):
+                side = None
+        elif side is not None:
+            hex_text += line
+    return chunks
+
+
 def event(op, chunk=b""):
     if op in (CLIENT_BYTES, UPSTREAM_BYTES):
         return bytes([op]) + struct.pack("<H", len(chunk)) + chunk
@@ -103,7 +120,7 @@ def change_user_payload():
 
 def main():
     out = pathlib.Path(sys.argv[1])
-    seeds = {"fuzz_codec": set(), "fuzz_session": set()}
+    seeds = {"fuzz_codec": set(), "fuzz_session": set(), "fuzz_monitor": set()}
     codec, session = seeds["fuzz_codec"], seeds["fuzz_session"]
     caps4 = lambda c: struct.pack("<I", c & 0xFFFFFFFF)
 
@@ -188,6 +205,21 @@ def main():
         login = logins[i % len(logins)]
         reply = server_replies[i % len(server_replies)]
         session.add(session_script([("S", greeting), ("C", login), ("S", reply)]))
+
+    # The monitor session: the server's side of the recorded monitor sessions, a
+    # query sent after each answer (fuzz_monitor.cpp's layout), in each TLS mode.
+    for path in sorted(MONITOR_FIXTURES.glob("*.hex")):
+        server = [c for d, c in read_monitor_session(path) if d == "S"]
+        for mode in (0, 1, 2, 4):
+            script = bytes([mode])
+            for i, chunk in enumerate(server):
+                script += b"\x00" + struct.pack("<H", len(chunk)) + chunk
+                if i >= 1:
+                    script += b"\x05"
+                if i == 0 and mode in (1, 2):
+                    script += b"\x01"
+            seeds["fuzz_monitor"].add(script + b"\x06")
+            seeds["fuzz_monitor"].add(script + b"\x04")
 
     for name, items in seeds.items():
         d = out / name

@@ -25,6 +25,13 @@ USERS = {
 }
 # An account the server lets in only over TLS (CREATE USER ... REQUIRE SSL).
 SECURE_USER = ("secure", "securepw")
+# tether's monitor session (--monitor-user), with the GRANTs the README gives for MariaDB:
+# PROCESS (every thread in the processlist) and CONNECTION ADMIN (KILL of other users' threads).
+MONITOR_USER = ("monitor", "monitorpw")
+# The same without the KILL privilege (its KILLs of other users' threads fail with 1095).
+MONITOR_NOKILL_USER = ("monitor_nokill", "monitornokillpw")
+# A monitor account the server lets in only over TLS.
+MONITOR_TLS_USER = ("monitor_tls", "monitortlspw")
 DATABASE = "tether_test"
 MAKE_TEST_CERTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "make_test_certs")
 MAX_ALLOWED_PACKET = 64 * 1024 * 1024
@@ -154,6 +161,12 @@ class MariaDB:
         user, pw = SECURE_USER
         self.sql(f"CREATE USER '{user}'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('{pw}') REQUIRE SSL")
         self.sql(f"GRANT ALL PRIVILEGES ON {DATABASE}.* TO '{user}'@'%'")
+        for (user, pw), privs, require in ((MONITOR_USER, "PROCESS, CONNECTION ADMIN", ""),
+                                           (MONITOR_NOKILL_USER, "PROCESS", ""),
+                                           (MONITOR_TLS_USER, "PROCESS, CONNECTION ADMIN", " REQUIRE SSL")):
+            self.sql(f"CREATE USER '{user}'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('{pw}')"
+                     + require)
+            self.sql(f"GRANT {privs} ON *.* TO '{user}'@'%'")
         self.sql("FLUSH PRIVILEGES")
 
     def shutdown(self, timeout=30):

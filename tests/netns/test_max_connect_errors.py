@@ -691,3 +691,76 @@ def test_an_untrusted_server_certificate_never_counts_against_tethers_address(ma
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _start_tether_with(rig, tmp_path, name, extra):
+    port, aport = _free_port(), _free_port()
+    args = [TETHER_BIN, "--listen", f"127.0.0.1:{port}", "--upstream", f"{rig.server_ip}:{rig.port}",
+            "--admin", f"127.0.0.1:{aport}", "--log-level", "debug"] + extra
+    log_path = str(tmp_path / f"{name}.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while not _listening(port):
+        assert proc.poll() is None and time.monotonic() < deadline, _tail(log_path)
+        time.sleep(0.05)
+    return proc, log_path
+
+
+def test_the_monitor_sessions_logins_never_count_against_tethers_address(mariadb_netns, tmp_path):
+    """tether's monitor session (--monitor-user) failing to log in, over and over: with a wrong
+    password (TLS on, as the server offers it), and against a server whose certificate it does not
+    trust (the login is then the reserved user's). Every attempt is a complete login the server
+    refuses; none is a handshake broken off, so host_cache counts no connect error. Then the right
+    password: the monitor logs in and leaves with COM_QUIT."""
+    rig = mariadb_netns
+    user, password = "netns_monitor", "netns-monitor-pw"
+    rig.query(f"CREATE USER IF NOT EXISTS '{user}'@'%%' IDENTIFIED BY %s", (password,))
+    rig.query(f"GRANT PROCESS ON *.* TO '{user}'@'%'")
+    rig.flush_hosts()
+    base = _counters(rig)
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-it\n")
+    right = tmp_path / "right-password"
+    right.write_text(password + "\n")
+    runs = [
+        ("monitor-wrong-password", ["--monitor-user", user, "--monitor-password-file", str(wrong)]),
+        ("monitor-untrusted", ["--monitor-user", user, "--monitor-password-file", str(right),
+                               "--upstream-tls", "verify-identity", "--upstream-tls-ca", os.path.join(rig.certs, "ca.pem"),
+                               "--upstream-tls-server-name", "db.example"]),
+    ]
+    for name, extra in runs:
+        proc, log_path = _start_tether_with(rig, tmp_path, name, extra)
+        try:
+            time.sleep(4)  # backoff 1 s doubling: three or four attempts
+            text = open(log_path, errors="replace").read()
+            assert "monitor_down" in text, text
+            assert "monitor_up" not in text, text
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    left = _settle(rig)
+    after = _counters(rig)
+    assert left == [], left
+    # At least the attempts of both runs were made, and all were refused as logins.
+    assert after["Aborted_connects"] - base["Aborted_connects"] >= 4, (after, base)
+    assert after["reserved_denials"] > base["reserved_denials"], (after, base)
+    assert after["COUNT_HANDSHAKE_ERRORS"] == 0, (after, _tail(rig.error_log, 20))
+    assert after["SUM_CONNECT_ERRORS"] == 0, after
+
+    proc, log_path = _start_tether_with(rig, tmp_path, "monitor-right",
+                                        ["--monitor-user", user, "--monitor-password-file", str(right)])
+    try:
+        deadline = time.monotonic() + 10
+        while "monitor_up" not in open(log_path, errors="replace").read():
+            assert time.monotonic() < deadline, _tail(log_path)
+            time.sleep(0.1)
+        aborted_clients = rig.global_status("Aborted_clients")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0, _tail(log_path)
+    # It left with COM_QUIT: the server counted no aborted client.
+    assert rig.global_status("Aborted_clients") == aborted_clients
+    assert _settle(rig) == []
+    assert _counters(rig)["SUM_CONNECT_ERRORS"] == 0

@@ -33,6 +33,18 @@ struct TlsConfig {
     std::chrono::milliseconds reload_interval{10'000};
 };
 
+// The monitor session: tether's own login to the server (see README, "Monitor session").
+struct MonitorConfig {
+    std::string user;           // --monitor-user; empty: no monitor session
+    std::string password_file;  // --monitor-password-file (re-read when it changes)
+    // TETHER_MONITOR_PASSWORD is set: io reads it from the environment
+    // itself, so the configuration never holds the password.
+    bool password_from_env = false;
+    std::chrono::milliseconds interval{1'000};  // --monitor-interval
+    [[nodiscard]] bool configured() const { return !user.empty(); }
+};
+inline constexpr const char* monitor_password_env = "TETHER_MONITOR_PASSWORD";
+
 struct Config {
     Address listen;
     Address upstream;
@@ -71,6 +83,7 @@ struct Config {
     std::string log_format = "text";
     std::string log_level = "info";
     TlsConfig tls;
+    MonitorConfig monitor;
     // What tether does with the monitor session (README, "Monitor session").
     // --kill-orphaned-queries: unset means "on when a monitor user is set".
     std::optional<bool> kill_orphaned_queries;

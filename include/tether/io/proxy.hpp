@@ -22,6 +22,7 @@
 #include "tether/io/connection.hpp"
 #include "tether/io/connection_callbacks.hpp"
 #include "tether/io/listener.hpp"
+#include "tether/io/monitor_link.hpp"
 #include "tether/io/tls_setup.hpp"
 #include "tether/ledger/rejection_log_limiter.hpp"
 #include "tether/ledger/session_ledger.hpp"
@@ -78,6 +79,8 @@ public:
     void leave_queue(Connection& connection);
     // Counts of every Connection's libuv callbacks, and the tests' hook into them.
     ConnectionCallbacks& connection_callbacks() { return connection_callbacks_; }
+    // tether's own session to the server (--monitor-user): its state, KILL and queries.
+    MonitorLink& monitor() { return monitor_; }
     // The client listener's bound TCP port (what --listen HOST:0 got), or 0.
     [[nodiscard]] int listen_port() const { return listener_.local_port(); }
 
@@ -132,6 +135,9 @@ private:
     static constexpr std::size_t tls_plaintext_size = 16 * 1024;
     std::unique_ptr<std::uint8_t[]> tls_buffers_;  // two plaintext buffers, then one for ciphertext
     session::Clock::time_point last_tls_reload_{};
+    // After tls_, whose contexts it uses. With a --monitor-user it also
+    // replaces the readiness probe: /readyz follows whether it is up.
+    MonitorLink monitor_;
 
     // Readiness: the latest evidence about the upstream, from real sessions or probes.
     bool upstream_ok_ = false;

@@ -1,37 +1,38 @@
-// What tether does to and learns of the server through its monitor session:
-// the KILLs of orphaned queries, and who holds the server's connections.
+// The server's own figures as the monitor session read them, and whether it
+// is up: exported only when a --monitor-user is configured.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <utility>
-#include <vector>
-
-#include "tether/metrics/metrics.hpp"
 
 namespace tether::metrics {
 
+struct ServerFigures {
+    std::uint64_t threads_connected = 0;
+    std::uint64_t max_connections = 0;
+    std::uint64_t aborted_clients = 0;
+    std::uint64_t aborted_connects = 0;
+};
+
 class ServerMetrics {
 public:
-    // `max_users`: distinct user label values of tether_server_connections
-    // (--max-client-labels); the users past it are summed as user="_other".
-    ServerMetrics(Metrics& metrics, std::size_t max_users);
-    ~ServerMetrics();
-    ServerMetrics(const ServerMetrics&) = delete;
-    ServerMetrics& operator=(const ServerMetrics&) = delete;
+    void set_up(bool up) { up_ = up; }
+    // A successful read; exported from now on (until the monitor is down).
+    void set_figures(const ServerFigures& figures) {
+        figures_ = figures;
+        known_ = true;
+    }
 
-    void orphaned_query_killed();
-    void orphaned_query_kill_failed();
-    // The server's connections by user, from its processlist: replaces the
-    // last snapshot (a user gone from it loses its series).
-    void set_connections_by_user(const std::vector<std::pair<std::string, std::uint64_t>>& counts);
-    // The monitor lost the server: the per-user series go (they would be stale).
-    void clear_connections_by_user();
+    // tether_monitor_up always; the server's figures while the monitor is up
+    // and has read them (a stale value would be read as the server's present).
+    // The aborted counters are the server's own: they start again from 0 when
+    // the server restarts, which Prometheus' rate() takes as a counter reset.
+    [[nodiscard]] std::string render() const;
 
 private:
-    struct State;
-    std::unique_ptr<State> state_;
+    bool up_ = false;
+    bool known_ = false;
+    ServerFigures figures_;
 };
 
 }  // namespace tether::metrics

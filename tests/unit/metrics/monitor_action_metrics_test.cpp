@@ -1,19 +1,19 @@
-// ServerMetrics: KILLs of orphaned queries, and the server's connections by user under a label budget.
+// MonitorActionMetrics: KILLs of orphaned queries, and the server's connections by user under a label budget.
 #include <doctest/doctest.h>
 
 #include <chrono>
 
 #include "exposition.hpp"
-#include "tether/metrics/server_metrics.hpp"
+#include "tether/metrics/monitor_action_metrics.hpp"
 
 using namespace std::chrono_literals;
 using tether::metrics::Metrics;
-using tether::metrics::ServerMetrics;
+using tether::metrics::MonitorActionMetrics;
 using namespace tether::metrics::test;
 
 TEST_CASE("kills and failed kills are counted apart, from zero") {
     Metrics m(config_with(0s));
-    ServerMetrics s(m, 10);
+    MonitorActionMetrics s(m, 10);
     CHECK(sample(m.render(), "tether_orphaned_queries_killed_total") == 0.0);
     s.orphaned_query_killed();
     s.orphaned_query_killed();
@@ -24,7 +24,7 @@ TEST_CASE("kills and failed kills are counted apart, from zero") {
 
 TEST_CASE("connections by user: a snapshot replaces the last one, the largest users keep their names") {
     Metrics m(config_with(0s));
-    ServerMetrics s(m, 2);
+    MonitorActionMetrics s(m, 2);
     s.set_connections_by_user({{"app", 30}, {"report", 5}, {"root", 1}, {"etl", 2}});
     auto text = m.render();
     CHECK(sample(text, "tether_server_connections{user=\"app\"}") == 30.0);
@@ -42,7 +42,7 @@ TEST_CASE("connections by user: a snapshot replaces the last one, the largest us
 
 TEST_CASE("connections by user: thousands of distinct users stay within the budget") {
     Metrics m(config_with(0s));
-    ServerMetrics s(m, 100);
+    MonitorActionMetrics s(m, 100);
     std::vector<std::pair<std::string, std::uint64_t>> many;
     for (int i = 0; i < 5000; ++i) many.emplace_back("u" + std::to_string(i), 1);
     s.set_connections_by_user(many);
