@@ -74,6 +74,7 @@ ledger::LedgerConfig ledger_config(const config::Config& config) {
     c.connection_limits = {config.max_connections, config.max_connections_per_client, config.max_connections_per_user,
                            config.admin_users};
     c.handshake_limits = {config.max_handshakes, config.max_handshakes_per_address};
+    c.server_reserve = config.server_reserve;
     std::string error;
     auto rules = attribution::parse_label_rules(config.client_label, error);
     assert(rules && "validated by the command line");
@@ -176,6 +177,7 @@ bool Proxy::start() {
     uv_timer_start(&ticker_, &Proxy::tick_cb, tick_interval.count(), tick_interval.count());
     log::info("listening", {{"listen", listen.text}, {"upstream", config_.upstream.text}, {"admin", config_.admin.text},
                             {"version", TETHER_VERSION}});
+    start_monitor_actions();
     monitor_.start();
     start_probe();
     return true;
@@ -363,6 +365,8 @@ void Proxy::on_connection_finished(Connection* connection) {
     const double age = seconds_between(s.started_at(), now());
     const ledger::ClosedAccount closed =
         ledger_.closed(connection->account(), reason, age, gate_address(*connection), now());
+    // Its server thread may still run the command tether closed the socket under.
+    if (s.left_command_running()) kill_orphaned_query(*connection);
     // The line's fields are built only when it is written: a connection per
     // request (PHP, the pool-per-request incident) pays for them every time.
     if (log::enabled(log::Level::info)) log::info("session_closed", {{"id", std::to_string(connection->id())},
@@ -397,6 +401,7 @@ void Proxy::on_tick() {
     }
     if (probe_ != nullptr) probe_->tick(t);
     monitor_.tick();
+    check_server_reading(t);
     listener_.resume();  // if it paused for want of a descriptor
     if (t - last_scan_ >= std::chrono::seconds(1)) {
         last_scan_ = t;
@@ -493,7 +498,7 @@ bool Proxy::close_connection(std::uint64_t id) {
 void Proxy::maybe_stop() {
     // Probes finish on their own within the handshake timeout; the ticker
     // keeps enforcing it until everything is gone.
-    if (stopped_ || !shutting_down_ || !connections_.empty() || probe_ != nullptr) return;
+    if (stopped_ || !shutting_down_ || !connections_.empty() || probe_ != nullptr || kills_in_flight_ > 0) return;
     stopped_ = true;
     log::info("stopping", {});
     monitor_.stop();

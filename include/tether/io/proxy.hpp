@@ -23,6 +23,7 @@
 #include "tether/io/connection_callbacks.hpp"
 #include "tether/io/listener.hpp"
 #include "tether/io/monitor_link.hpp"
+#include "tether/metrics/monitor_action_metrics.hpp"
 #include "tether/io/tls_setup.hpp"
 #include "tether/ledger/rejection_log_limiter.hpp"
 #include "tether/ledger/session_ledger.hpp"
@@ -138,6 +139,21 @@ private:
     // After tls_, whose contexts it uses. With a --monitor-user it also
     // replaces the readiness probe: /readyz follows whether it is up.
     MonitorLink monitor_;
+    // What tether does through the monitor (monitor_actions.cpp): KILLs of
+    // orphaned queries, the server reserve's readings, the per-user gauge.
+    // Made only with a --monitor-user (nothing server-side is exported otherwise).
+    std::unique_ptr<metrics::MonitorActionMetrics> monitor_actions_;
+    bool by_user_query_running_ = false;
+    // KILLs sent and not answered yet: a shutdown waits for them (the monitor
+    // answers every request within its timeout), or the grace's last
+    // sessions would leave their queries running.
+    std::size_t kills_in_flight_ = 0;
+    void start_monitor_actions();
+    void kill_orphaned_query(const Connection& connection);
+    void report_kill(const std::string& id, const std::string& client, const std::string& user, std::uint32_t thread,
+                     bool ok, std::uint16_t code, const std::string& message);
+    void on_server_read(const ServerState& state);
+    void check_server_reading(session::Clock::time_point now);
 
     // Readiness: the latest evidence about the upstream, from real sessions or probes.
     bool upstream_ok_ = false;
