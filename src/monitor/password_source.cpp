@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -27,17 +26,6 @@ void Secret::wipe() {
     value_.clear();
 }
 
-namespace {
-
-PasswordFileIdentity identify(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return {};
-    return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-            static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-            static_cast<std::int64_t>(st.st_size)};
-}
-
-}  // namespace
 
 std::string_view strip_trailing_newline(std::string_view text) {
     if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
@@ -48,7 +36,7 @@ std::string_view strip_trailing_newline(std::string_view text) {
 std::optional<PasswordSource> PasswordSource::from_file(const std::string& path, std::string& error) {
     PasswordSource source;
     source.path_ = path;
-    source.identity_ = identify(path);
+    source.identity_ = util::file_identity(path);
     if (!source.read(error)) return std::nullopt;
     return source;
 }
@@ -105,7 +93,7 @@ std::optional<PasswordSource> PasswordSource::from_config(const config::MonitorC
 
 bool PasswordSource::reload_if_changed(std::string& error) {
     if (path_.empty()) return false;
-    const PasswordFileIdentity now = identify(path_);
+    const util::FileIdentity now = util::file_identity(path_);
     if (now == identity_) return false;
     identity_ = now;
     const Secret previous = current_;

@@ -8,18 +8,10 @@
 
 #include "tether/config/config.hpp"
 #include "tether/monitor/secret.hpp"
+#include "tether/util/file_identity.hpp"
 
 namespace tether::monitor {
 
-// What stat() says of the file, following symlinks (a Secret volume swaps its
-// `..data` symlink: same path, new inode and mtime). As tls::FileIdentity.
-struct PasswordFileIdentity {
-    std::uint64_t device = 0;
-    std::uint64_t inode = 0;
-    std::int64_t mtime_ns = 0;
-    std::int64_t size = 0;
-    bool operator==(const PasswordFileIdentity&) const = default;
-};
 
 class PasswordSource {
 public:
@@ -48,7 +40,7 @@ private:
     bool read(std::string& error);
 
     std::string path_;
-    PasswordFileIdentity identity_{};
+    util::FileIdentity identity_{};
     Secret current_;
 };
 

@@ -9,19 +9,11 @@
 #include <variant>
 
 #include "tether/tls/server_context.hpp"
+#include "tether/util/file_identity.hpp"
 
 namespace tether::tls {
 
-// What stat() says of one file, following symlinks: a Kubernetes Secret
-// volume replaces its files by pointing the `..data` symlink at a new
-// directory, so the path stays the same while the inode and mtime change.
-struct FileIdentity {
-    std::uint64_t device = 0;
-    std::uint64_t inode = 0;
-    std::int64_t mtime_ns = 0;
-    std::int64_t size = 0;
-    bool operator==(const FileIdentity&) const = default;
-};
+using util::FileIdentity;
 
 class CertificateReloader {
 public:
