@@ -12,6 +12,7 @@
 
 #include "tether/io/monitor_link.hpp"
 #include "tether/tls/engine.hpp"
+#include "uv_text.hpp"
 
 namespace tether::io {
 
@@ -27,17 +28,9 @@ inline constexpr auto password_check_interval = std::chrono::seconds(2);
 inline constexpr std::size_t tls_plaintext_size = 16 * 1024;
 inline constexpr std::size_t tls_ciphertext_size = 64 * 1024;
 
-inline std::string uv_message(int status) { return std::string(uv_strerror(status)) + " (" + uv_err_name(status) + ")"; }
+using io::address_text;
+using io::uv_message;
 
-inline std::string address_text(const sockaddr_storage& storage) {
-    char text[INET6_ADDRSTRLEN] = {};
-    if (storage.ss_family == AF_INET6) {
-        uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&storage), text, sizeof text);
-        return std::string("[") + text + "]";
-    }
-    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&storage), text, sizeof text);
-    return text;
-}
 
 inline std::string seconds_text(std::chrono::milliseconds d) {
     return std::to_string(d.count() / 1000) + "." + std::to_string(d.count() % 1000 / 100) + "s";

@@ -8,6 +8,7 @@
 #include "tether/io/keepalive.hpp"
 #include "tether/io/proxy.hpp"
 #include "tether/util/log.hpp"
+#include "uv_text.hpp"
 
 namespace tether::io {
 
@@ -18,9 +19,6 @@ namespace {
 // host moves from --upstream-keepalive + probes to at most this (plus a
 // janitor tick, 250 ms) later.
 constexpr auto upstream_keepalive_delay = std::chrono::seconds(1);
-
-// "connection refused (ECONNREFUSED)": the words, and the name operators grep for.
-std::string uv_message(int status) { return std::string(uv_strerror(status)) + " (" + uv_err_name(status) + ")"; }
 
 }  // namespace
 
@@ -95,19 +93,6 @@ void Connection::on_resolved(int status, addrinfo* result) {
     connect_next_address();
 }
 
-namespace {
-
-std::string address_text(const sockaddr_storage& storage) {
-    char text[INET6_ADDRSTRLEN] = {};
-    if (storage.ss_family == AF_INET6) {
-        uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&storage), text, sizeof text);
-        return std::string("[") + text + "]";
-    }
-    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&storage), text, sizeof text);
-    return text;
-}
-
-}  // namespace
 
 // The next resolved address, or the session's failure when none is left.
 void Connection::connect_next_address() {
