@@ -43,16 +43,6 @@ bool Session::login_sends_password_in_clear() const {
            sends_password_in_clear(*login_->auth_plugin_name) && !login_->auth_response.empty();
 }
 
-// The client is told why and leaves; the server's request is answered with a
-// wrong answer by the finisher, so it ends the login cleanly.
-void Session::refuse_clear_password(std::uint8_t client_sequence_id, std::string why, Actions& out) {
-    std::string message = "tether: " + why;
-    codec::append_err(out.to_client, client_sequence_id, detail::er_handshake_error, detail::handshake_sql_state, message);
-    out.drain_client = true;
-    out.raise(ClientRefused{std::move(message)});
-    fail_handshake(CloseReason::handshake_failed, out);
-}
-
 void Session::relay_auth_exchange(Actions& out) {
     for (;;) {
         auto packet = codec::decode_logical_packet(upstream_pending_, detail::max_auth_packet);
@@ -66,9 +56,10 @@ void Session::relay_auth_exchange(Actions& out) {
         if (std::string why = clear_password_request(packet.value.payload); !why.empty()) {
             detail::erase_front(upstream_pending_, packet.consumed);
             turn_.on_server_packet(packet.value);
-            // In the place of the server's packet, in the client leg's numbering.
-            return refuse_clear_password(static_cast<std::uint8_t>(packet.value.first_sequence_id - leg_shift_),
-                                         std::move(why), out);
+            // In the place of the server's packet, in the client leg's numbering; the
+            // finisher gives the server's request a wrong answer, so it ends the login cleanly.
+            return refuse_client(static_cast<std::uint8_t>(packet.value.first_sequence_id - leg_shift_), std::move(why),
+                                 out);
         }
         const std::size_t at = out.to_client.size();
         out.to_client.insert(out.to_client.end(), upstream_pending_.begin(),

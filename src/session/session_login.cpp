@@ -27,8 +27,9 @@ void Session::fail_handshake(CloseReason reason, Actions& out) {
 
 // An ERR the client can read (its sequence id follows what it sent), a counted
 // reason, and the server side finished with the reserved login.
-void Session::refuse_client(std::uint8_t sequence_id, std::string message, Actions& out) {
-    codec::append_err(out.to_client, sequence_id, detail::er_handshake_error, detail::handshake_sql_state, "tether: " + message);
+void Session::refuse_client(std::uint8_t sequence_id, std::string message, Actions& out, std::uint16_t code,
+                            std::string_view sql_state) {
+    codec::append_err(out.to_client, sequence_id, code, sql_state, "tether: " + message);
     out.drain_client = true;
     out.raise(ClientRefused{std::move(message)});
     fail_handshake(CloseReason::handshake_failed, out);
@@ -65,13 +66,9 @@ void Session::read_login(Actions& out) {
     }
     if (!client_tls_ && config_.client_tls == ClientTls::required) {
         // The server's own refusal of a plaintext login, with tether's reason.
-        std::string message = "tether: connections using insecure transport are prohibited (--client-tls required); connect with TLS";
-        codec::append_err(out.to_client, static_cast<std::uint8_t>(packet.value.last_sequence_id + 1),
-                          detail::er_secure_transport_required, detail::general_sql_state, message);
-        out.drain_client = true;
-        out.raise(ClientRefused{std::move(message)});
-        fail_handshake(CloseReason::handshake_failed, out);
-        return;
+        return refuse_client(static_cast<std::uint8_t>(packet.value.last_sequence_id + 1),
+                             "connections using insecure transport are prohibited (--client-tls required); connect with TLS",
+                             out, detail::er_secure_transport_required, detail::general_sql_state);
     }
     // The greeting shows the server's own compression bits (tether decodes
     // both algorithms); mysqlnd asks for CLIENT_COMPRESS even when it is not shown.
@@ -120,17 +117,13 @@ void Session::admit(const Admission& admission, Actions& out) {
     const bool server_offers_tls = (greeting_->capabilities & codec::cap::ssl) != 0;
     if (config_.upstream_tls != UpstreamTls::disabled && server_offers_tls) return secure_upstream(out);
     if (config_.upstream_tls == UpstreamTls::required) {
-        std::string message = "tether: the server does not offer TLS, and --upstream-tls requires it";
-        codec::append_err(out.to_client, static_cast<std::uint8_t>(login_sequence_id_ + 1), detail::cr_ssl_connection_error,
-                          detail::general_sql_state, message);
-        out.drain_client = true;
-        out.raise(ClientRefused{message});
         out.raise(UpstreamProblem{"the server does not offer TLS (--upstream-tls requires it)"});
-        fail_handshake(CloseReason::handshake_failed, out);
-        return;
+        return refuse_client(static_cast<std::uint8_t>(login_sequence_id_ + 1),
+                             "the server does not offer TLS, and --upstream-tls requires it", out,
+                             detail::cr_ssl_connection_error, detail::general_sql_state);
     }
     if (login_sends_password_in_clear()) {
-        return refuse_clear_password(static_cast<std::uint8_t>(login_sequence_id_ + 1),
+        return refuse_client(static_cast<std::uint8_t>(login_sequence_id_ + 1),
                                      "the login carries a password in clear (mysql_clear_password), and tether's leg to "
                                      "the server is not TLS; enable --upstream-tls",
                                      out);

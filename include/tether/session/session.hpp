@@ -163,7 +163,10 @@ private:
     // session_login.cpp
     void read_login(Actions& out);
     void buffer_before_login(codec::Bytes chunk, Actions& out);
-    void refuse_client(std::uint8_t sequence_id, std::string message, Actions& out);
+    // An ERR the client can read ("tether: " + message), counted, its side
+    // drained and closed, the server side finished with the reserved login.
+    void refuse_client(std::uint8_t sequence_id, std::string message, Actions& out,
+                       std::uint16_t code = 1043 /* ER_HANDSHAKE_ERROR */, std::string_view sql_state = "08S01");
     void fail_handshake(CloseReason reason, Actions& out);
     void start_client_tls(const codec::LogicalPacket& ssl_request, std::size_t consumed, Actions& out);
     // session_upstream_tls.cpp
@@ -176,7 +179,6 @@ private:
     void replay_early_client_bytes();
     [[nodiscard]] std::string clear_password_request(codec::Bytes payload) const;
     [[nodiscard]] bool login_sends_password_in_clear() const;
-    void refuse_clear_password(std::uint8_t client_sequence_id, std::string why, Actions& out);
     // session_finish.cpp
     void finish_upstream(Actions& out);
     void drive_finish(codec::Bytes server_bytes, Actions& out);
