@@ -171,18 +171,7 @@ void Connection::on_read(Socket& from, ssize_t nread, const uv_buf_t* buf) {
     }
     const bool from_client = &from == &client_;
     session::Actions actions;
-    if (nread < 0) {
-        if (nread != UV_EOF && socket_error_ == nullptr) socket_error_ = uv_err_name(static_cast<int>(nread));
-        stop_reading(from);
-        close_socket(from);
-        if (from_client) {
-            session_.on_client_closed(actions);
-        } else {
-            session_.on_upstream_closed(actions);
-        }
-        apply(actions, {}, from_client);
-        return;
-    }
+    if (nread < 0) return end_socket(from, nread != UV_EOF ? uv_err_name(static_cast<int>(nread)) : nullptr);
     from.bytes_in += static_cast<std::uint64_t>(nread);
     const codec::Bytes chunk(reinterpret_cast<const std::byte*>(buf->base), static_cast<std::size_t>(nread));
     if (from.tls) return on_tls_read(from, chunk);
@@ -325,9 +314,14 @@ void Connection::on_written(Socket& to, std::size_t bytes, int status) {
     maybe_finish();
 }
 
-void Connection::on_socket_error(Socket& socket, int status) {
+void Connection::on_socket_error(Socket& socket, int status) { end_socket(socket, uv_err_name(status)); }
+
+// A socket ended under the session (EOF, a reset, an error, the TLS peer's
+// close_notify): closed, and the session told which side is gone. `error`:
+// why, when it was not a plain end of stream (the first one is kept).
+void Connection::end_socket(Socket& socket, const char* error) {
     if (socket.closed) return;
-    if (socket_error_ == nullptr) socket_error_ = uv_err_name(status);
+    if (error != nullptr && socket_error_ == nullptr) socket_error_ = error;
     stop_reading(socket);
     close_socket(socket);
     session::Actions actions;

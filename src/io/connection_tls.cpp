@@ -116,16 +116,7 @@ void Connection::deliver_tls_plaintext(Socket& from) {
     const auto state = from.tls->state();
     if (state == tls::Engine::State::open) return;
     // close_notify, or a TLS error inside the session: the leg has ended.
-    if (state == tls::Engine::State::failed && socket_error_ == nullptr) socket_error_ = "tls_error";
-    stop_reading(from);
-    close_socket(from);
-    session::Actions actions;
-    if (from_client) {
-        session_.on_client_closed(actions);
-    } else {
-        session_.on_upstream_closed(actions);
-    }
-    apply(actions, {}, from_client);
+    end_socket(from, state == tls::Engine::State::failed ? "tls_error" : nullptr);
 }
 
 void Connection::write_tls(Socket& to, codec::Bytes plaintext) {

@@ -135,6 +135,7 @@ private:
     void on_backlog_changed(Socket& socket, bool backlogged);
     void arm_upstream_keepalive();
     void on_socket_error(Socket& socket, int status);
+    void end_socket(Socket& socket, const char* error);
     void on_socket_closed();
     void maybe_finish();
     void stop_waiting();
