@@ -74,10 +74,11 @@ TEST_CASE("AuthMoreData: caching_sha2_password fast-auth success and full-auth r
 }
 
 TEST_CASE("AuthMoreData: what caching_sha2_password's one-byte answers mean") {
-    for (const auto& [hex, fast, full] : {std::tuple{"01 03", true, false}, std::tuple{"01 04", false, true},
+    for (const auto& row : {std::tuple{"01 03", true, false}, std::tuple{"01 04", false, true},
                                           std::tuple{"01 02", false, false}, std::tuple{"01", false, false},
                                           std::tuple{"01 03 03", false, false}, std::tuple{"01 04 00", false, false}}) {
-        CAPTURE(hex);
+        const auto [hex, fast, full] = row;
+        CAPTURE(std::get<0>(row));
         const auto payload = from_hex(hex);
         auto more = decode_auth_more_data(payload);
         REQUIRE(more.ok());

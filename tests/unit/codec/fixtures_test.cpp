@@ -361,7 +361,9 @@ TEST_CASE("every fixture decodes per its kinds and matches its expect and anomal
             }
         }
         expects_total += fx.expects.size();
-        for (const auto& [key, want] : fx.expects) {
+        for (const auto& expect : fx.expects) {
+            const std::string& key = expect.first;
+            const auto& want = expect.second;
             CAPTURE(key);
             const bool packet_key = key.starts_with("p");
             if (packet_key && !inner_known) {

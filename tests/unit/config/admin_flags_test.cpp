@@ -43,13 +43,15 @@ TEST_CASE("Admin limits: flags and TETHER_* variables") {
 
 TEST_CASE("Admin limits: bad values exit 2 naming the flag") {
     clear_tether_env();
-    for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& bad : std::vector<std::pair<std::string, std::string>>{
              {"--admin-idle-timeout", "0"},
              {"--admin-idle-timeout", "soon"},
              {"--admin-max-connections", "0"},
              {"--admin-max-connections", "-1"},
              {"--admin-max-connections", "10001"},
              {"--admin-max-connections", "08x"}}) {
+        const std::string& flag = bad.first;
+        const std::string& value = bad.second;
         CAPTURE(flag);
         CAPTURE(value);
         const auto r = run_with({flag, value});

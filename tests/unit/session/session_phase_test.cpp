@@ -43,7 +43,9 @@ constexpr Phase all_phases[] = {Phase::connecting,     Phase::awaiting_greeting,
 }  // namespace
 
 TEST_CASE("phase table: every transition the session takes is allowed") {
-    for (auto [from, to] : driven) {
+    for (const auto& step : driven) {
+        const auto from = step.first;
+        const auto to = step.second;
         CAPTURE(phase_name(from));
         CAPTURE(phase_name(to));
         CHECK(transition_allowed(from, to));

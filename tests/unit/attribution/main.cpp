@@ -1,3 +1,0 @@
-// The attribution unit-test runner (doctest supplies main).
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
