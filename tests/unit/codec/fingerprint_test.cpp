@@ -104,6 +104,7 @@ const std::vector<Row>& rows() {
         {"digits in names", "SELECT t1.col_2, 1abc, 0x1G, 0b12, t.1x FROM t1", false,
          "SELECT t1.col_2, 1abc, 0x1G, 0b12, t.1x FROM t1"},
         {"number then name", "SELECT 1.5a", false, "SELECT ?a"},
+        {"name parts after `name.`", "SELECT t.5, t.1e5, t .5 FROM t", false, "SELECT t.5, t.1e5, t ? FROM t"},
         {"signs fold where an operand is expected", "SELECT * FROM t WHERE a = -1 AND b = +2 AND c=-3", false,
          "SELECT * FROM t WHERE a = ? AND b = ? AND c=?"},
         {"binary minus stays", "SELECT a-1, a - 1, (-1), f(1, -2), 5 - -1, -1", false,
