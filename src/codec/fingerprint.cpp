@@ -307,22 +307,23 @@ public:
         piece(text);
     }
 
-    // A backquoted identifier as written, its invalid bytes and control characters replaced.
+    // A backquoted identifier as written, its invalid bytes and control
+    // characters (tab and newline too: only the space is plain text) replaced.
     void identifier(bool space_before, std::string_view text) {
         token(space_before, {});
+        const auto printable = [&](std::size_t i) {
+            const auto ch = utf8_at(text, i);
+            const bool ok = ch.status == Utf8Char::valid && !ch.control && (text[i] == ' ' || !is_space(text[i]));
+            return ok ? ch.size : 0;
+        };
         std::size_t i = 0;
         while (i < text.size()) {
-            const auto ch = utf8_at(text, i);
-            if (ch.status == Utf8Char::valid && !ch.control) {
-                piece(text.substr(i, ch.size));
-                i += ch.size;
+            if (const std::size_t n = printable(i)) {
+                piece(text.substr(i, n));
+                i += n;
                 continue;
             }
-            while (i < text.size()) {
-                const auto bad = utf8_at(text, i);
-                if (bad.status == Utf8Char::valid && !bad.control) break;
-                i += bad.size;
-            }
+            while (i < text.size() && printable(i) == 0) i += utf8_at(text, i).size;
             piece(replacement_character);
         }
     }

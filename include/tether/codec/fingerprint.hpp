@@ -44,7 +44,8 @@ inline constexpr std::size_t fingerprint_max_bytes = 256;
 //   A list holding anything else (a column, NULL, a subquery) is kept as
 //   normalized. When a truncated text ends inside such a list, the list
 //   collapses as if it had been closed.
-// - Backquoted identifiers are kept as written (case too, `` doubled inside);
+// - Backquoted identifiers are kept as written (case too, `` doubled inside,
+//   inner spaces; tabs and newlines in them count as control characters);
 //   an unterminated one becomes `?` (it may have swallowed literals).
 //   Keywords and identifiers keep their case. `?` placeholders stay `?`.
 // - Every statement of a multi-statement text is normalized.

@@ -168,6 +168,8 @@ const std::vector<Row>& rows() {
         {"U+FFFD in the text kept", "SELECT \xEF\xBF\xBD", false, "SELECT \xEF\xBF\xBD"},
         {"bad bytes in a backquoted name", "SELECT `a\xFF\xFE" "b`, `c\0d`"s, false,
          "SELECT `a\xEF\xBF\xBD" "b`, `c\xEF\xBF\xBD" "d`"},
+        {"tab and newline in a backquoted name, spaces kept", "SELECT `a\t\nb  c`", false,
+         "SELECT `a\xEF\xBF\xBD" "b  c`"},
         {"control byte then digits", "SELECT \x01" "12345", false, "SELECT \xEF\xBF\xBD?"},
         // Truncated prefixes: the open literal is `?`, the end is `...`.
         {"cut in a string", "SELECT * FROM users WHERE password = 'hunt", true,
@@ -229,7 +231,6 @@ void check_invariants(const std::string& input, bool truncated) {
     CAPTURE(out);
     CHECK(out.size() <= fingerprint_max_bytes);
     CHECK(clean_utf8(out));
-    CHECK(out.find("  ") == std::string::npos);
     if (!out.empty()) CHECK((out.front() != ' ' && out.back() != ' '));
     if (!out.ends_with("...")) CHECK(fingerprint(out) == out);
     if (truncated && !out.empty()) CHECK(out.ends_with("..."));
