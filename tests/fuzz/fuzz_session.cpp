@@ -326,6 +326,11 @@ private:
 
         // Every phase change goes through the table (release builds do not assert).
         FUZZ_CHECK(!session_.refused_transition());
+        // The latest statement: a bounded fingerprint, and bounded prepared statements.
+        const session::StatementTrace& statements = session_.tracker().statements();
+        if (const auto fingerprint = statements.fingerprint()) FUZZ_CHECK(fingerprint->size() <= 256);
+        FUZZ_CHECK(statements.prepared_count() <= session::StatementTrace::max_prepared);
+        FUZZ_CHECK(statements.prepared_bytes() <= session::StatementTrace::max_prepared_bytes);
         FUZZ_CHECK(out.events.size() <= session::EventList::capacity);
         for (const session::SessionEvent& e : out.events) {
             // Each event carries its own words; the ones that report a problem say something.

@@ -21,7 +21,21 @@ CAPTURES = ROOT / "tests" / "captures"
 MONITOR_FIXTURES = ROOT / "tests" / "fixtures" / "monitor"
 
 # fuzz_codec.cpp's selectors.
-FRAMING, SCANNER, GREETING, LOGIN, SSL_REQUEST, CHANGE_USER, AUTH_SWITCH, AUTH_MORE, OK, ERR, EOF, WIRE, STMT_PREPARE_OK = range(13)
+(FRAMING, SCANNER, GREETING, LOGIN, SSL_REQUEST, CHANGE_USER, AUTH_SWITCH, AUTH_MORE, OK, ERR, EOF, WIRE, STMT_PREPARE_OK,
+ STATEMENT_FINGERPRINT) = range(14)
+# Statements for the fingerprint selector: what drivers and apps send, with every kind of literal,
+# comment and quoting the normalizer must handle.
+STATEMENTS = [
+    b"SELECT * FROM invoices WHERE customer_id = 4242 AND status IN ('open', 'late', \"x\")",
+    b"/* mysql-connector-java-8.0.33 */SELECT  @@session.auto_increment_increment AS auto_increment_increment",
+    b"SELECT @@max_allowed_packet,@@system_time_zone,@@time_zone,@@auto_increment_increment",
+    b"INSERT INTO sbtest1 (id, k, c, pad) VALUES (5002, 4969, 'a-b', 'c\\'d'), (1, -2.5e3, X'1F', b'01')",
+    b"UPDATE `t``1` SET k=k+1, flag = TRUE -- trailing\nWHERE id=0x1F # hash\n; SELECT _utf8mb4'x' /*! 50001 hint */",
+    b"CREATE USER 'a'@'%' IDENTIFIED BY 's3cret'; SET PASSWORD FOR x = PASSWORD('pw')",
+    b"SELECT '\xff\xfe unterminated",
+    b"SELECT c FROM sbtest1 WHERE id BETWEEN ? AND ? /* unterminated",
+]
+
 # fuzz_session.cpp's ops.
 (CLIENT_BYTES, UPSTREAM_BYTES, TICK, CLIENT_CLOSED, UPSTREAM_CLOSED, UPSTREAM_CONNECTED, CONNECT_FAILED,
  ADMIT_ALLOW, ADMIT_REFUSE, CLOSE_SESSION, FLOOD) = range(11)
@@ -123,6 +137,10 @@ def main():
     seeds = {"fuzz_codec": set(), "fuzz_session": set(), "fuzz_monitor": set()}
     codec, session = seeds["fuzz_codec"], seeds["fuzz_session"]
     caps4 = lambda c: struct.pack("<I", c & 0xFFFFFFFF)
+
+    for text in STATEMENTS:
+        codec.add(bytes([STATEMENT_FINGERPRINT, 0]) + text)
+        codec.add(bytes([STATEMENT_FINGERPRINT, 1]) + text[: len(text) // 2])  # a truncated prefix
 
     greetings, logins, server_replies = [], [], []
     for path in sorted(FIXTURES.glob("*.hex")):
