@@ -5,14 +5,16 @@
 //   second  the page after two more refreshes
 //   done    console errors, page errors, dialogs, the page's response headers
 // The screenshot of the second state goes to OUT_DIR/status-page.png.
-// usage: node status_page.mjs URL OUT_DIR      (driven by tests/integration/test_status_page.py)
+// With TOKEN, the page must first ask for the admin token (its data answered
+// 403): the script enters it in the page's form, as a person would.
+// usage: node status_page.mjs URL OUT_DIR [TOKEN]   (driven by tests/integration/test_status_page.py)
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { chromium } from "playwright-core";
 
-const [url, outDir] = process.argv.slice(2);
+const [url, outDir, token] = process.argv.slice(2);
 if (!url || !outDir) {
   console.error("usage: node status_page.mjs URL OUT_DIR");
   process.exit(2);
@@ -71,9 +73,16 @@ try {
   });
   const response = await page.goto(url, { waitUntil: "load" });
   const headers = response.headers();
+  let tokenFormShown = false;
+  if (token) {
+    await page.waitForSelector("#token-form:not([hidden])", { timeout: 20000 });
+    tokenFormShown = true;
+    await page.fill("#token-input", token);
+    await page.click("#token-form button[type=submit]");
+  }
   await page.waitForFunction(() => Number(document.getElementById("main").dataset.refreshes) >= 1 &&
                                    document.querySelectorAll("#sessions tbody tr").length > 0, null, { timeout: 20000 });
-  const first = await page.evaluate(snapshot);
+  const first = { ...await page.evaluate(snapshot), token_form_shown: tokenFormShown };
   print("first", first);
 
   await stdinLines.next();
@@ -81,8 +90,10 @@ try {
                              first.refreshes + 2, { timeout: 30000 });
   print("second", await page.evaluate(snapshot));
   fs.mkdirSync(outDir, { recursive: true });
-  await page.screenshot({ path: path.join(outDir, "status-page.png"), fullPage: true });
-  print("done", { console_errors: consoleErrors, page_errors: pageErrors, dialogs, status: response.status(), headers });
+  await page.screenshot({ path: path.join(outDir, token ? "status-page-token.png" : "status-page.png"), fullPage: true });
+  const stored = await page.evaluate(() => sessionStorage.getItem("tether-admin-token"));
+  print("done", { console_errors: consoleErrors, page_errors: pageErrors, dialogs, status: response.status(), headers,
+                  token_stored: stored === token });
 } catch (error) {
   print("error", String(error && error.stack || error));
   process.exitCode = 1;

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from helpers import wait_until
+from mariadb_server import free_port
 from tether_proc import REPO
 
 BROWSER_DIR = os.path.join(REPO, "tests", "browser")
@@ -27,13 +28,14 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
 class BrowserScript:
     """tests/browser/status_page.mjs: one JSON record a line; a line on stdin lets it go on."""
 
-    def __init__(self, url):
+    def __init__(self, url, token=None):
         node = shutil.which("node")
         assert node, "node is missing: scripts/bootstrap installs it"
         assert os.access(CHROMIUM, os.X_OK), "chromium is missing: scripts/bootstrap installs it"
         assert os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")), \
             "playwright-core is missing: scripts/bootstrap runs npm ci in tests/browser"
-        self.proc = subprocess.Popen([node, os.path.join(BROWSER_DIR, "status_page.mjs"), url, ARTIFACTS],
+        argv = [node, os.path.join(BROWSER_DIR, "status_page.mjs"), url, ARTIFACTS] + ([token] if token else [])
+        self.proc = subprocess.Popen(argv,
                                      cwd=BROWSER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.steps = {}
@@ -148,6 +150,37 @@ def test_status_page_in_a_browser(tether):
             browser.proc.wait()
         for c in conns + [hostile]:
             c.close()
+
+
+def test_status_page_asks_for_the_token(tether):
+    """On a non-loopback listener that requires the token for listings, the page asks for it, keeps it in
+    sessionStorage and sends it as a bearer token; the rows then show."""
+    token = "page-token-1"
+    admin_port = free_port()
+    t = tether(admin=f"0.0.0.0:{admin_port}", admin_token=token, connections_require_token=True,
+               status_sample_interval="1s")
+    assert t.http("GET", "/status")[0] == 403
+    conn = t.connect(program_name="token-page")
+    browser = None
+    try:
+        browser = BrowserScript(f"http://127.0.0.1:{admin_port}/", token=token)
+        first = browser.until("first")
+        assert first["token_form_shown"] is True
+        assert first["token_form_visible"] is False
+        assert client_row(first, "token-page")["cells"]["open"] == "1"
+        browser.resume()
+        browser.until("second")
+        done = browser.until("done")
+        browser.finish()
+        assert done["token_stored"] is True
+        assert done["page_errors"] == [] and done["dialogs"] == []
+        # The only errors are the browser's own notes of the 403s that made the page ask.
+        assert all("403" in e for e in done["console_errors"]), done["console_errors"]
+    finally:
+        if browser is not None and browser.proc.poll() is None:
+            browser.proc.kill()
+            browser.proc.wait()
+        conn.close()
 
 
 @pytest.mark.parametrize("path,content_type", [("/", "text/html"), ("/status.js", "text/javascript"),
