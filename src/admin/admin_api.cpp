@@ -70,8 +70,21 @@ HttpResponse get_connections(const HttpRequest& request, ProxyView& proxy, std::
     return r;
 }
 
-HttpResponse get_status(const HttpRequest&, ProxyView& proxy, std::uint64_t) {
-    HttpResponse r = text(200, status_json(proxy.status()));
+// `?since=UNIX_SECONDS`: only newer history samples (the page's refreshes).
+HttpResponse get_status(const HttpRequest& request, ProxyView& proxy, std::uint64_t) {
+    const std::string_view target = request.target;
+    const auto mark = target.find('?');
+    std::int64_t since = 0;
+    if (mark != std::string_view::npos) {
+        constexpr std::string_view key = "since=";
+        const std::string_view query = target.substr(mark + 1);
+        const std::string_view digits = query.starts_with(key) ? query.substr(key.size()) : std::string_view();
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), since);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || since < 0) {
+            return text(400, "bad request: the only parameter is since=UNIX_SECONDS\n");
+        }
+    }
+    HttpResponse r = text(200, status_json(proxy.status(), since));
     r.content_type = "application/json";
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;

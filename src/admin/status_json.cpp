@@ -64,14 +64,17 @@ void append_client(std::string& out, const metrics::PairStatus& c) {
     out += '}';
 }
 
-void append_history(std::string& out, const attribution::ConnectionHistory* history) {
+void append_history(std::string& out, const attribution::ConnectionHistory* history, std::int64_t since) {
     out += "{\"interval_seconds\":";
     append_number(out, history != nullptr ? std::chrono::duration<double>(history->interval()).count() : 0.0);
     out += ",\"samples\":[";
     const std::size_t n = history != nullptr ? history->size() : 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    // Samples are in time order: skip those already seen from the newest end backwards.
+    std::size_t first = n;
+    while (first > 0 && history->at(first - 1).unix_seconds > since) --first;
+    for (std::size_t i = first; i < n; ++i) {
         const auto& sample = history->at(i);
-        if (i != 0) out += ',';
+        if (i != first) out += ',';
         out += "{\"t\":";
         append_number(out, sample.unix_seconds);
         out += ",\"total\":";
@@ -90,7 +93,7 @@ void append_history(std::string& out, const attribution::ConnectionHistory* hist
 
 }  // namespace
 
-std::string status_json(const StatusSnapshot& s) {
+std::string status_json(const StatusSnapshot& s, std::int64_t since) {
     std::string out;
     out.reserve(512 + s.clients.size() * 160 + (s.history != nullptr ? s.history->size() * 120 : 0));
     out += "{\"version\":";
@@ -130,7 +133,7 @@ std::string status_json(const StatusSnapshot& s) {
         append_client(out, s.clients[i]);
     }
     out += "],\"history\":";
-    append_history(out, s.history);
+    append_history(out, s.history, since);
     out += "}\n";
     return out;
 }

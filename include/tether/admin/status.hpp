@@ -46,7 +46,9 @@ struct StatusSnapshot {
     const attribution::ConnectionHistory* history = nullptr;
 };
 
-std::string status_json(const StatusSnapshot& status);
+// `since`: only the history samples taken after that unix time (the page
+// asks for what it has not seen: a full ring at 1s with long labels is megabytes).
+std::string status_json(const StatusSnapshot& status, std::int64_t since = 0);
 
 // The page's files (status_page/*, made into string constants by embed.py).
 namespace status_page {

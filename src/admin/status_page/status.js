@@ -14,6 +14,8 @@
   let sortDescending = false;
   let lastSessions = [];
   let lastStatus = null;
+  // The history ring as far as this page has seen it: each refresh asks only for newer samples.
+  let samples = [];
   let timer = null;
 
   const $ = (id) => document.getElementById(id);
@@ -115,12 +117,20 @@
 
   // One line per client that appears in the ring (the top ones of each sample),
   // at most ten: those with the most connections at any moment.
-  function renderChart(status) {
+  function mergeHistory(status) {
+    const fresh = (status.history && status.history.samples) || [];
+    samples = samples.concat(fresh);
+    if (samples.length > 0) {
+      const newest = samples[samples.length - 1].t;
+      samples = samples.filter((s) => s.t > newest - 3600);
+    }
+  }
+
+  function renderChart() {
     const chart = $("chart");
     const legend = $("legend");
     chart.replaceChildren();
     legend.replaceChildren();
-    const samples = (status.history && status.history.samples) || [];
     if (samples.length === 0) {
       chart.append(el("p", "No samples yet.", "muted"));
       return;
@@ -217,13 +227,15 @@
   async function refresh() {
     clearTimeout(timer);
     try {
-      const [status, sessions] = await Promise.all([getJson("status"), getJson("connections?limit=1000")]);
+      const since = samples.length > 0 ? samples[samples.length - 1].t : 0;
+      const [status, sessions] = await Promise.all([getJson("status?since=" + since), getJson("connections?limit=1000")]);
       lastStatus = status.body;
+      mergeHistory(lastStatus);
       lastSessions = Array.isArray(sessions.body) ? sessions.body : [];
       renderReadiness(lastStatus);
       renderUpstream(lastStatus);
       renderClients(lastStatus);
-      renderChart(lastStatus);
+      renderChart();
       renderSessions();
       const total = sessions.headers.get("X-Tether-Total");
       $("sessions-count").textContent = total && Number(total) > lastSessions.length

@@ -160,3 +160,29 @@ TEST_CASE("the page is open; /status is guarded like /connections") {
     remote.connections_require_token = false;
     CHECK(handle_admin_request(request("/status"), proxy, remote).status == 200);
 }
+
+TEST_CASE("GET /status?since=T answers only the history samples taken after T; another query is a 400") {
+    ConnectionHistory history(10s);
+    for (int i = 0; i < 5; ++i) history.record(Clock::time_point{std::chrono::seconds(10 * i)}, 1000 + 10 * i, {{"a", 1}});
+    StatusProxy proxy;
+    proxy.snapshot.history = &history;
+    const AdminAccess loopback{};
+    const auto times = [&](const std::string& target) {
+        const auto r = handle_admin_request(request(target), proxy, loopback);
+        REQUIRE(r.status == 200);
+        std::vector<std::int64_t> out;
+        const auto body = nlohmann::json::parse(r.body);  // named: a range-for over a temporary's member dangles
+        for (const auto& s : body["history"]["samples"]) out.push_back(s["t"]);
+        return out;
+    };
+    CHECK(times("/status") == std::vector<std::int64_t>{1000, 1010, 1020, 1030, 1040});
+    CHECK(times("/status?since=1020") == std::vector<std::int64_t>{1030, 1040});
+    CHECK(times("/status?since=1025") == std::vector<std::int64_t>{1030, 1040});
+    CHECK(times("/status?since=1040").empty());
+    CHECK(times("/status?since=0").size() == 5);
+    for (const char* bad : {"/status?since=", "/status?since=-1", "/status?since=12x", "/status?limit=3",
+                            "/status?since=99999999999999999999"}) {
+        CAPTURE(bad);
+        CHECK(handle_admin_request(request(bad), proxy, loopback).status == 400);
+    }
+}
