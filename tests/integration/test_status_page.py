@@ -122,7 +122,8 @@ def test_status_page_in_a_browser(tether):
         assert "suspect" in row["className"].split(), row
         assert second["chart_lines"] >= 1 and any(e.startswith("invoice-worker") for e in second["legend"]), second
 
-        # A highlighted suspect session with its fingerprint, and no literal anywhere in the page.
+        # A highlighted suspect session with its fingerprint (/connections' last_statement), and no
+        # literal anywhere in the page.
         suspects = [r for r in second["sessions"]
                     if r["cells"]["client"] == "invoice-worker" and "suspect" in r["className"].split()]
         assert len(suspects) == 5, second["sessions"]
