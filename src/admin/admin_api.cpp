@@ -319,6 +319,15 @@ std::string connections_json(const std::vector<ConnectionInfo>& connections) {
                 json::append_string(out, *version);
             }
         }
+        out += ",\"last_statement\":";
+        if (c.last_statement) {
+            json::append_string(out, *c.last_statement);
+        } else {
+            out += "null";
+        }
+        out += ",\"commands\":";
+        append_number(out, c.commands);
+        out += c.leak_suspect ? ",\"leak_suspect\":true" : ",\"leak_suspect\":false";
         out += ",\"attrs\":";
         append_attrs(out, c.attrs);
         out += '}';

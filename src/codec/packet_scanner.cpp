@@ -47,7 +47,10 @@ bool PacketScanner::next(Bytes& input, Event& event) {
             return true;
         }
         const std::size_t take = std::min<std::size_t>(remaining_, input.size());
-        if (sink_ != nullptr) sink_->insert(sink_->end(), input.begin(), input.begin() + static_cast<std::ptrdiff_t>(take));
+        if (sink_ != nullptr && sink_->size() < sink_limit_) {
+            const std::size_t keep = std::min(take, sink_limit_ - sink_->size());
+            sink_->insert(sink_->end(), input.begin(), input.begin() + static_cast<std::ptrdiff_t>(keep));
+        }
         input = input.subspan(take);
         remaining_ -= static_cast<std::uint32_t>(take);
         if (remaining_ > 0) return false;
@@ -65,7 +68,14 @@ bool PacketScanner::capture_rest(std::vector<std::byte>* sink, std::size_t limit
     if (current_.payload_length > limit) return false;
     if (!in_packet_) return true;  // the prefix was the whole packet; nothing more will come
     sink_ = sink;
+    sink_limit_ = limit;
     return true;
+}
+
+void PacketScanner::capture_prefix(std::vector<std::byte>* sink, std::size_t limit) {
+    if (!in_packet_) return;  // the prefix was the whole packet; nothing more will come
+    sink_ = sink;
+    sink_limit_ = limit;
 }
 
 }  // namespace tether::codec

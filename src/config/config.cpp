@@ -135,6 +135,7 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string kill_orphaned_queries;  // default: true with a monitor user
     std::string server_reserve = "0";
     std::string server_connections_by_user = "false";
+    std::string statement_fingerprints = "on";
 
     CLI::App app{"tether: a leak-detecting MySQL wire-protocol sidecar proxy.\n"
                  "Every flag can also be set as TETHER_<FLAG> (e.g. TETHER_UPSTREAM=db:3306).",
@@ -227,6 +228,9 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
          "monitor reads it (0: off; needs --monitor-user)");
     flag("--server-connections-by-user", server_connections_by_user,
          "Export tether_server_connections{user} from the server's processlist (needs --monitor-user)");
+    flag("--statement-fingerprints", statement_fingerprints,
+         "Keep each session's latest statement as a fingerprint (literals replaced by ?) for /connections and the "
+         "leak log: on or off");
     flag("--log-format", config.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
     flag("--log-level", config.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -305,6 +309,7 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
         }
         config.server_reserve = count_flag("--server-reserve", server_reserve, 0, 1'000'000);
         config.server_connections_by_user = bool_flag("--server-connections-by-user", server_connections_by_user);
+        config.statement_fingerprints = bool_flag("--statement-fingerprints", statement_fingerprints);
         if (tls.reload_interval.count() == 0) throw BadFlag{"--tls-reload-interval: must be more than 0"};
         auto& monitor = config.monitor;
         monitor.password_from_env = std::getenv(monitor_password_env) != nullptr;

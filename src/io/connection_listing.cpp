@@ -49,6 +49,9 @@ admin::ConnectionInfo connection_row(std::uint64_t id, const Connection& c, sess
     row.bytes_from_upstream = c.bytes_from_upstream();
     row.client_tls = c.client_tls_version();
     row.upstream_tls = c.upstream_tls_version();
+    row.last_statement = s.tracker().statements().fingerprint();
+    row.commands = s.tracker().commands();
+    row.leak_suspect = c.leak_suspect();
     return row;
 }
 

@@ -2,6 +2,7 @@
 // policies, the per-client leak gauges and the periodic leak report.
 #include <cstdio>
 
+#include "tether/attribution/suspect_statements.hpp"
 #include "tether/io/proxy.hpp"
 #include "tether/util/log.hpp"
 
@@ -29,6 +30,9 @@ std::string attributes_text(const codec::Login* login) {
 
 void Proxy::scan_sessions(session::Clock::time_point now) {
     attribution::LeakTally tally;
+    // What the suspects last ran is gathered only for a report that is due.
+    const bool report_due = now - last_report_ >= config_.leak_report_interval;
+    attribution::SuspectStatements suspect_statements;
     std::vector<Connection*> to_close;
     for (const auto& [id, connection] : connections_) {
         if (!connection->counted_open()) continue;  // not logged in (yet), or already closing
@@ -42,9 +46,13 @@ void Proxy::scan_sessions(session::Clock::time_point now) {
         state.idle_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_activity());
         const attribution::IdleJudgement judgement = attribution::judge_idle(state, idle_policy_);
         tally.add({labels.client, labels.user}, state, judgement);
+        if (judgement.suspect && report_due) {
+            suspect_statements.add({labels.client, labels.user}, s.tracker().statements().fingerprint(), s.tracker().commands());
+        }
         if (judgement.suspect && !connection->suspect_logged_) {
             connection->suspect_logged_ = true;
             const codec::Login* login = s.login();
+            const auto statement = s.tracker().statements().fingerprint();
             log::warn("leak_suspect",
                       {{"id", std::to_string(id)},
                        {"client", labels.client},
@@ -55,6 +63,8 @@ void Proxy::scan_sessions(session::Clock::time_point now) {
                        {"age_seconds", seconds(std::chrono::duration<double>(now - s.started_at()).count())},
                        {"idle_seconds", seconds(std::chrono::duration<double>(state.idle_for).count())},
                        {"in_transaction", state.in_transaction ? "true" : "false"},
+                       {"commands", std::to_string(s.tracker().commands())},
+                       {"last_statement", statement ? std::string_view(*statement) : std::string_view()},
                        {"attrs", attributes_text(login)}});
         } else if (!judgement.suspect) {
             connection->suspect_logged_ = false;  // active again: a later idle spell is reported anew
@@ -65,7 +75,7 @@ void Proxy::scan_sessions(session::Clock::time_point now) {
         metrics_.set_leak_stats({labels.first, labels.second}, static_cast<double>(stats.suspects),
                                 stats.max_idle_seconds, static_cast<double>(stats.idle_in_transaction));
     }
-    if (tally.suspects() > 0 && now - last_report_ >= config_.leak_report_interval) {
+    if (tally.suspects() > 0 && report_due) {
         last_report_ = now;
         const auto rows = leak_reporter_.report(tally);
         log::warn("leak_report", {{"suspects", std::to_string(tally.suspects())},
@@ -80,6 +90,13 @@ void Proxy::scan_sessions(session::Clock::time_point now) {
                        {"suspects", std::to_string(row.stats.suspects)},
                        {"idle_in_transaction", std::to_string(row.stats.idle_in_transaction)},
                        {"max_idle_seconds", seconds(row.stats.max_idle_seconds)}});
+            for (const auto& line : suspect_statements.top(row.labels)) {
+                log::warn("leak_report_statement", {{"client", row.labels.first},
+                                                    {"user", row.labels.second},
+                                                    {"suspects", std::to_string(line.suspects)},
+                                                    {"of", std::to_string(row.stats.suspects)},
+                                                    {"statement", line.statement}});
+            }
         }
     }
     // Closing may finish a connection; nothing above is touched afterwards.

@@ -102,6 +102,7 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
     session_config_.upstream_name = config.upstream.text;
     session_config_.handshake_timeout = config.handshake_timeout;
     session_config_.connect_timeout = config.connect_timeout;
+    session_config_.statement_fingerprints = config.statement_fingerprints;
 }
 
 // The loop's time, read once after each wake-up (libuv reads CLOCK_MONOTONIC,

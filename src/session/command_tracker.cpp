@@ -147,8 +147,54 @@ void CommandTracker::apply_status(std::uint16_t status_flags) {
     in_transaction_ = (status_flags & codec::status::in_trans) != 0;
 }
 
+// COM_QUERY's text follows the command byte, after the query attributes when
+// the client agreed to send them (MySQL 8.0.23+): a count of 0 is two bytes to
+// skip; with attributes the text sits behind their values, not read here.
+void CommandTracker::trace_query(const codec::PacketScanner::Event& event) {
+    std::size_t skip = 1;
+    if ((capabilities_ & codec::cap::query_attributes) != 0) {
+        codec::WireReader reader(event.prefix.subspan(1));
+        const auto count = reader.lenenc_int();
+        const auto sets = reader.lenenc_int();
+        if (!count || !sets || *count != 0) return statements_.unreadable_query();
+        skip = 1 + reader.position();
+    }
+    if (event.header.payload_length < skip) return statements_.unreadable_query();
+    std::vector<std::byte>& text = statements_.start_query(event.prefix.subspan(skip), event.header.payload_length - static_cast<std::uint32_t>(skip));
+    if (event.header.payload_length > event.prefix.size()) {
+        client_scanner_.capture_prefix(&text, StatementTrace::max_statement_bytes);
+        capturing_statement_ = StatementCapture::query;
+    }
+}
+
+void CommandTracker::trace_prepare(const codec::PacketScanner::Event& event) {
+    std::vector<std::byte>& text = statements_.start_prepare(event.prefix.subspan(1), event.header.payload_length - 1);
+    if (event.header.payload_length > event.prefix.size()) {
+        client_scanner_.capture_prefix(&text, StatementTrace::max_statement_bytes);
+        capturing_statement_ = StatementCapture::prepare;
+    } else {
+        statements_.prepare_text_complete();
+    }
+}
+
+// COM_STMT_EXECUTE and COM_STMT_BULK_EXECUTE: the statement id follows the command byte.
+void CommandTracker::trace_execute(const codec::PacketScanner::Event& event) {
+    codec::WireReader reader(event.prefix.subspan(1));
+    if (const auto id = reader.u32()) statements_.executed(*id);
+}
+
+void CommandTracker::trace_close(const codec::PacketScanner::Event& event) {
+    codec::WireReader reader(event.prefix.subspan(1));
+    if (const auto id = reader.u32()) statements_.closed(*id);
+}
+
 void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, Clock::time_point now) {
     using Kind = codec::PacketScanner::EventKind;
+    if (event.kind == Kind::end && capturing_statement_ != StatementCapture::none) {
+        if (capturing_statement_ == StatementCapture::prepare) statements_.prepare_text_complete();
+        capturing_statement_ = StatementCapture::none;
+        return;
+    }
     if (event.kind == Kind::end && database_ && database_->capturing_init_db) {
         database_->capturing_init_db = false;  // init_db_name holds the whole name now
         return;
@@ -179,6 +225,8 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
             quit_sent_ = true;
             return;
         case Command::stmt_close:
+            if (trace_statements_) trace_close(event);
+            return;  // no response
         case Command::stmt_send_long_data:
             return;  // no response
         case Command::statistics:
@@ -208,8 +256,20 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
         case Command::init_db:
             if (push(command, Stage::first_response)) start_init_db(event);
             return;
-        case Command::sleep:
         case Command::query:
+            if (push(command, Stage::first_response) && trace_statements_) trace_query(event);
+            return;
+        case Command::stmt_prepare:
+            if (push(command, Stage::first_response) && trace_statements_) trace_prepare(event);
+            return;
+        case Command::stmt_execute:
+        case Command::mariadb_stmt_bulk_execute:
+            if (push(command, Stage::first_response) && trace_statements_) trace_execute(event);
+            return;
+        case Command::reset_connection:
+            if (push(command, Stage::first_response)) statements_.forget_prepared();
+            return;
+        case Command::sleep:
         case Command::create_db:
         case Command::drop_db:
         case Command::refresh:
@@ -221,12 +281,8 @@ void CommandTracker::on_client_packet(const codec::PacketScanner::Event& event, 
         case Command::ping:
         case Command::time:
         case Command::delayed_insert:
-        case Command::stmt_prepare:
-        case Command::stmt_execute:
         case Command::stmt_reset:
         case Command::set_option:
-        case Command::reset_connection:
-        case Command::mariadb_stmt_bulk_execute:
             push(command, Stage::first_response);
             return;
         default:
@@ -276,6 +332,9 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
         auto err = codec::decode_err(prefix);
         if (err.ok() && err.value.is_progress_report()) return;
         if (h.stage == Stage::change_user) pending_change_user_.reset();
+        if (h.command == static_cast<std::uint8_t>(Command::stmt_prepare) && h.stage == Stage::first_response) {
+            statements_.prepare_answered(std::nullopt);
+        }
         return complete_head();
     }
     switch (h.stage) {
@@ -284,6 +343,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
                 if (h.command == static_cast<std::uint8_t>(Command::stmt_prepare)) {
                     auto prepared = codec::decode_stmt_prepare_ok(prefix);
                     if (!prepared.ok()) return lose_sync(DesyncReason::server_packet, "short COM_STMT_PREPARE response");
+                    statements_.prepare_answered(prepared.value.statement_id);
                     h.columns_left = prepared.value.columns;
                     h.params_left = prepared.value.params;
                     if (h.params_left > 0) {
@@ -394,6 +454,7 @@ void CommandTracker::on_server_packet(const codec::PacketScanner::Event& event) 
                     follow_ok_session_state(ok.value, event);
                 }
                 change_user_seen_ = true;
+                statements_.forget_prepared();  // the server dropped them with the old session
                 changed_user_ = std::move(pending_change_user_);
                 pending_change_user_.reset();
                 return complete_head();

@@ -81,7 +81,7 @@ void Session::read_login(Actions& out) {
     login_packet_.assign(client_pending_.begin(), client_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
     detail::erase_front(client_pending_, packet.consumed);
     const codec::Capabilities agreed = login.value.capabilities & greeting_->capabilities;
-    tracker_ = CommandTracker(agreed);
+    tracker_ = CommandTracker(agreed, config_.statement_fingerprints);
     login_ = std::move(login.value);
     enter(Phase::awaiting_admission);
     out.raise(LoginReceived{});

@@ -17,6 +17,7 @@
 
 #include "fuzz_check.hpp"
 #include "tether/codec/command.hpp"
+#include "tether/codec/fingerprint.hpp"
 #include "tether/codec/handshake.hpp"
 #include "tether/codec/packet.hpp"
 #include "tether/codec/packet_scanner.hpp"
@@ -47,7 +48,8 @@ enum Selector : std::uint8_t {
     eof_packet = 10,   // an EOF payload
     wire = 11,         // 1 length byte, that many reader operations, then the data they read
     stmt_prepare_ok = 12,  // a COM_STMT_PREPARE_OK payload (or the first bytes of one)
-    selector_count = 13,
+    statement_fingerprint = 13,  // 1 flag byte (bit 0: truncated), then a statement's text
+    selector_count = 14,
 };
 
 // A view lies inside the payload it was decoded from (decoders hand out views, never copies).
@@ -370,6 +372,48 @@ void fuzz_stmt_prepare_ok(Bytes input) {
     FUZZ_CHECK(r.u16() == decoded.value.params);
 }
 
+// ---- statement fingerprints -------------------------------------------------
+
+// Well-formed UTF-8 without C0, DEL or C1 controls, checked apart from the normalizer's own reader.
+bool clean_utf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7F) return false;
+            ++i;
+            continue;
+        }
+        const std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (c < 0xC2 || c > 0xF4 || i + n > s.size()) return false;
+        std::uint32_t cp = c & (0x7Fu >> n);
+        for (std::size_t k = 1; k < n; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if ((b & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (b & 0x3Fu);
+        }
+        const std::uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp < 0xA0) return false;
+        i += n;
+    }
+    return true;
+}
+
+// At most 256 bytes of clean text, trimmed, `...` at the end of a
+// truncated one, and a fixed point unless it was cut (a cut can leave an
+// unterminated backquoted name, which reads back as `?`).
+void fuzz_fingerprint(Bytes input) {
+    InputReader r(input);
+    const bool truncated = (r.u8() & 1) != 0;
+    const auto bytes = exact_copy(r.rest());
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const std::string out = fingerprint(text, truncated);
+    FUZZ_CHECK(out.size() <= fingerprint_max_bytes);
+    FUZZ_CHECK(clean_utf8(out));
+    if (!out.empty()) FUZZ_CHECK(out.front() != ' ' && out.back() != ' ');
+    if (truncated && !out.empty()) FUZZ_CHECK(out.ends_with("..."));
+    if (!out.ends_with("...")) FUZZ_CHECK(fingerprint(out) == out);
+}
+
 // ---- OK, ERR, EOF -----------------------------------------------------------
 
 void fuzz_ok(Bytes input) {
@@ -516,6 +560,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case eof_packet: fuzz_eof(input); break;
         case wire: fuzz_wire(input); break;
         case stmt_prepare_ok: fuzz_stmt_prepare_ok(input); break;
+        case statement_fingerprint: fuzz_fingerprint(input); break;
         default: break;
     }
     return 0;

@@ -10,13 +10,13 @@ NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
 
 
 class NodeScript:
-    def __init__(self, tether_port, script, module):
+    def __init__(self, tether_port, script, module, args=()):
         node = shutil.which("node")
         assert node, "node is missing: scripts/bootstrap installs it"
         assert os.path.isdir(os.path.join(NODE_DIR, "node_modules", module)), \
             f"{module} is missing: scripts/bootstrap runs npm ci in tests/integration/node"
         self.module = module
-        self.proc = subprocess.Popen([node, os.path.join(NODE_DIR, script)], cwd=NODE_DIR,
+        self.proc = subprocess.Popen([node, os.path.join(NODE_DIR, script), *args], cwd=NODE_DIR,
                                      env={**os.environ, "TETHER_PORT": str(tether_port)}, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.steps = {}

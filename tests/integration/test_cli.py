@@ -45,6 +45,7 @@ def test_help_names_the_flags():
     ("--client-label", "bogus"),
     ("--client-label", "attr:"),
     ("--readyz-checks-upstream", "maybe"),
+    ("--statement-fingerprints", "sometimes"),
 ])
 def test_bad_value_exits_2_naming_the_flag(mariadb, flag, value):
     args = base_args(mariadb)

@@ -17,6 +17,11 @@ from tether_proc import closed_counts
 
 CLIENT = "tunnelled-app"
 N = 3
+# What each session last ran before its client went: the fingerprint names it, the literals never
+# reach tether's output (they are where passwords and personal data sit).
+STATEMENT = "SELECT CONNECTION_ID(), DATABASE() FROM items WHERE name <> 'tunnel-secret-7731' LIMIT 424242"
+FINGERPRINT = "SELECT CONNECTION_ID(), DATABASE() FROM items WHERE name <> ? LIMIT ?"
+LITERALS = ("tunnel-secret-7731", "424242")
 
 
 def test_tunnel_that_never_closes_its_upstream(tether, mariadb):
@@ -31,7 +36,7 @@ def test_tunnel_that_never_closes_its_upstream(tether, mariadb):
                                 database="tether_test", program_name=CLIENT, connect_timeout=10,
                                 read_timeout=30, autocommit=True)
             with c.cursor() as cur:
-                cur.execute("SELECT CONNECTION_ID(), DATABASE()")
+                cur.execute(STATEMENT)
                 tid, n = cur.fetchone()
             query_done.append(time.time())
             assert n == "tether_test"
@@ -44,6 +49,7 @@ def test_tunnel_that_never_closes_its_upstream(tether, mariadb):
         for tid in tids:
             row = wait_until(lambda: t.connection_by_thread(tid), 5, f"/connections row for {tid}")
             assert row["client"] == CLIENT and row["user"] == "app", row
+            assert row["last_statement"] == FINGERPRINT and row["commands"] >= 1, row
             ids[str(row["id"])] = tid
 
         # The application stops: its sockets close without COM_QUIT (a FIN, as a killed JVM does).
@@ -83,6 +89,11 @@ def test_tunnel_that_never_closes_its_upstream(tether, mariadb):
             assert s.get("user") == "app" and s.get("database") == "tether_test", s.raw
             assert s.get("in_transaction") == "false", s.raw
             assert float(s.get("idle_seconds")) >= 2, s.raw
+            assert s.get("last_statement") == FINGERPRINT, s.raw
+        # /connections marks them as suspects, still naming the statement
+        for row in t.connections():
+            if str(row["id"]) in ids:
+                assert row["leak_suspect"] is True and row["last_statement"] == FINGERPRINT, row
 
         # ...and a periodic leak report that names the client with its 3 open, 3 suspect sessions.
         def report():
@@ -94,6 +105,10 @@ def test_tunnel_that_never_closes_its_upstream(tether, mariadb):
                                           f"for {CLIENT} with open=3 suspects=3")
         assert reps[0].level == "warn" and per[0].level == "warn"
         assert per[0].get("user") == "app", per[0].raw
+        # ...with what the suspects last ran: "3 of 3 suspects last ran <fingerprint>"
+        stmts = wait_until(lambda: events(t, "leak_report_statement", client=CLIENT, suspects=N, of=N), 6,
+                           f"a leak_report_statement line for {CLIENT}: 3 of 3")
+        assert stmts[0].get("statement") == FINGERPRINT, stmts[0].raw
 
         # Then --idle-timeout (6 s) closes them: reason idle_timeout, COM_QUIT upstream.
         wait_until(lambda: closed_counts(t).get("idle_timeout", 0) - closed_before >= N, 15,
@@ -111,6 +126,9 @@ def test_tunnel_that_never_closes_its_upstream(tether, mariadb):
             "server counted aborted clients: tether closed the idle sessions without COM_QUIT"
         # tether closed its side, so even this buggy tunnel has now let go of its links
         wait_until(lambda: tunnel.held_upstream() == 0, 5, "the tunnel's links to be closed by tether")
+        for where, text in (("log", t.log()), ("/metrics", t.metrics_text())):
+            for literal in LITERALS:
+                assert literal not in text, f"the literal {literal!r} is in tether's {where}"
         m = t.metrics()
         for fam in ("tether_client_connections", "tether_leak_suspects",
                     "tether_client_max_idle_seconds", "tether_idle_in_transaction"):

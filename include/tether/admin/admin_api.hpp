@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct ConnectionInfo {
     // The TLS version of each leg ("TLSv1.3"); empty for plaintext (JSON null).
     std::string client_tls;
     std::string upstream_tls;
+    // The latest statement's fingerprint (literals replaced); none before the
+    // first statement, or with --statement-fingerprints off (JSON null).
+    std::optional<std::string> last_statement;
+    std::uint64_t commands = 0;  // commands the session ran since its login
+    bool leak_suspect = false;   // idle past --leak-idle-threshold
     std::vector<std::pair<std::string, std::string>> attrs;
 };
 

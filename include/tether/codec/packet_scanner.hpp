@@ -41,6 +41,10 @@ public:
     // up to `limit` bytes in total, and emit an end event when it is complete.
     // Returns false (and captures nothing) when the packet is larger than `limit`.
     bool capture_rest(std::vector<std::byte>* sink, std::size_t limit);
+    // After a start event: append the rest of this packet's payload to `sink`
+    // until `sink` holds `limit` bytes, drop what follows, and emit an end event
+    // when the packet is complete (a statement's first bytes, however long it is).
+    void capture_prefix(std::vector<std::byte>* sink, std::size_t limit);
 
     // True between packets (nothing of a packet seen yet).
     [[nodiscard]] bool at_boundary() const { return !in_packet_ && header_length_ == 0; }
@@ -58,6 +62,7 @@ private:
     bool previous_was_full_ = false;
     bool current_is_continuation_ = false;
     std::vector<std::byte>* sink_ = nullptr;
+    std::size_t sink_limit_ = 0;  // sink_ stops growing at this size
 };
 
 }  // namespace tether::codec

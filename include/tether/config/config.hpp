@@ -91,6 +91,7 @@ struct Config {
     std::optional<bool> kill_orphaned_queries;
     std::size_t server_reserve = 0;            // --server-reserve; 0: off
     bool server_connections_by_user = false;   // --server-connections-by-user
+    bool statement_fingerprints = true;        // --statement-fingerprints
 };
 
 std::string_view mode_name(ClientTlsMode mode);

@@ -86,6 +86,8 @@ public:
     [[nodiscard]] std::uint64_t bytes_from_upstream() const { return upstream_.bytes_in; }
     [[nodiscard]] const metrics::SessionLabels* labels() const { return account_.labels(); }
     [[nodiscard]] bool counted_open() const { return account_.counted_open(); }
+    // The janitor judged it a leak suspect in its current idle spell.
+    [[nodiscard]] bool leak_suspect() const { return suspect_logged_; }
     // What the session is counted under in the Proxy's SessionLedger; only the ledger changes it.
     [[nodiscard]] const ledger::SessionAccount& account() const { return account_; }
     ledger::SessionAccount& account() { return account_; }
@@ -201,7 +203,7 @@ private:
     // In the Proxy's HandshakeQueue; what the client sent meanwhile (allocated only if it sent anything).
     bool waiting_ = false;
     std::vector<std::byte> waiting_bytes_;
-    bool suspect_logged_ = false;  // the leak_suspect line for the current idle spell was written
+    bool suspect_logged_ = false;  // a leak suspect now: the leak_suspect line for this idle spell was written
     const char* socket_error_ = nullptr;  // why a socket ended, when it was not a plain EOF
     // A refused client being drained (see Actions::drain_client): until when, and how much is left.
     session::Clock::time_point drain_deadline_{};

@@ -16,6 +16,7 @@
 #include "tether/codec/response.hpp"
 #include "tether/session/desync_reason.hpp"
 #include "tether/session/growable_ring.hpp"
+#include "tether/session/statement_trace.hpp"
 
 namespace tether::session {
 
@@ -41,7 +42,9 @@ class CommandTracker {
 public:
     // The capabilities both sides agreed on (the client's login flags, which
     // are a subset of the greeting tether showed).
-    explicit CommandTracker(codec::Capabilities capabilities = 0) : capabilities_(capabilities) {}
+    // With `trace_statements`, it also keeps the latest statement (statement_trace.hpp).
+    explicit CommandTracker(codec::Capabilities capabilities = 0, bool trace_statements = false)
+        : capabilities_(capabilities), trace_statements_(trace_statements) {}
 
     void on_client_bytes(codec::Bytes chunk, Clock::time_point now);
     void on_server_bytes(codec::Bytes chunk);
@@ -54,6 +57,9 @@ public:
     [[nodiscard]] bool quit_sent() const { return quit_sent_; }
     [[nodiscard]] Clock::time_point last_command_at() const { return last_command_at_; }
     [[nodiscard]] std::uint64_t commands() const { return commands_; }
+    // The latest statement (empty unless statements are traced).
+    [[nodiscard]] const StatementTrace& statements() const { return statements_; }
+    [[nodiscard]] bool traces_statements() const { return trace_statements_; }
     void set_in_transaction(bool v) { in_transaction_ = v; }
     void set_last_command_at(Clock::time_point t) { last_command_at_ = t; }
 
@@ -126,6 +132,10 @@ private:
     void follow_ok_session_state(const codec::OkPacket& ok, const codec::PacketScanner::Event& event);
     void apply_session_state(std::string_view session_state);
     void start_init_db(const codec::PacketScanner::Event& event);
+    void trace_query(const codec::PacketScanner::Event& event);
+    void trace_prepare(const codec::PacketScanner::Event& event);
+    void trace_execute(const codec::PacketScanner::Event& event);
+    void trace_close(const codec::PacketScanner::Event& event);
     void set_database(std::string_view name);
     struct Database;
     Database& database_state();
@@ -153,6 +163,11 @@ private:
     Clock::time_point last_command_at_{};
     std::uint64_t commands_ = 0;
     const char* desync_reason_ = nullptr;
+
+    bool trace_statements_ = false;
+    enum class StatementCapture : std::uint8_t { none, query, prepare };
+    StatementCapture capturing_statement_ = StatementCapture::none;
+    StatementTrace statements_;
 
     // The default database and what following it needs, on the heap from the
     // first COM_INIT_DB or long OK on: most sessions never move, and an idle

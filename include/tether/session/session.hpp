@@ -34,6 +34,8 @@ struct SessionConfig {
     std::chrono::milliseconds connect_timeout{5'000};
     ClientTls client_tls = ClientTls::disabled;
     UpstreamTls upstream_tls = UpstreamTls::disabled;
+    // Keep the latest statement for its fingerprint (statement_trace.hpp).
+    bool statement_fingerprints = true;
 };
 
 // The owner's answer to a login.

@@ -3,7 +3,8 @@
 // connections behind until the database runs out of connections.
 //
 // Usage: java -cp HikariCP.jar:mariadb-java-client.jar:slf4j-api.jar:slf4j-nop.jar:DIR LeakyPools \
-//            JDBC_URL USER PASSWORD [INTERVAL_MS=150] [POOL_SIZE=3] [MAX_POOLS=400]
+//            JDBC_URL USER PASSWORD [INTERVAL_MS=150] [POOL_SIZE=3] [MAX_POOLS=400] [QUERY]
+// QUERY (default SELECT CONNECTION_ID()) is what each request runs; its first column is the id.
 // Prints one line per event on stdout (flushed):
 //   START <epoch_ms>
 //   OK <request#> <epoch_ms> <connection_id>
@@ -21,15 +22,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 public class LeakyPools {
+    static String query;
+
     public static void main(String[] args) throws Exception {
         if (args.length < 3) {
-            System.err.println("usage: LeakyPools JDBC_URL USER PASSWORD [INTERVAL_MS] [POOL_SIZE] [MAX_POOLS]");
+            System.err.println("usage: LeakyPools JDBC_URL USER PASSWORD [INTERVAL_MS] [POOL_SIZE] [MAX_POOLS] [QUERY]");
             System.exit(2);
         }
         String url = args[0], user = args[1], password = args[2];
         long intervalMs = args.length > 3 ? Long.parseLong(args[3]) : 150;
         int poolSize = args.length > 4 ? Integer.parseInt(args[4]) : 3;
         int maxPools = args.length > 5 ? Integer.parseInt(args[5]) : 400;
+        query = args.length > 6 ? args[6] : "SELECT CONNECTION_ID()";
 
         List<HikariDataSource> leaked = new ArrayList<>();  // referenced, never closed
         System.out.println("START " + System.currentTimeMillis());
@@ -66,7 +70,7 @@ public class LeakyPools {
     static void handleRequest(HikariDataSource ds, int request) {
         try (Connection conn = ds.getConnection();
              Statement st = conn.createStatement();
-             ResultSet rs = st.executeQuery("SELECT CONNECTION_ID()")) {
+             ResultSet rs = st.executeQuery(query)) {
             rs.next();
             System.out.println("OK " + request + " " + System.currentTimeMillis() + " " + rs.getLong(1));
             System.out.flush();

@@ -74,6 +74,9 @@ ConnectionInfo sample_connection() {
     c.bytes_from_client = 1234;
     c.bytes_from_upstream = 9'876'543'210ULL;
     c.client_tls = "TLSv1.3";
+    c.last_statement = "SELECT * FROM invoices WHERE customer_id = ? AND note = \"<\\u0000>\"";
+    c.commands = 17;
+    c.leak_suspect = true;
     c.attrs = {{"program_name", "billing"}, {"_os", "Linux"}};
     return c;
 }
@@ -125,7 +128,7 @@ TEST_CASE("GET /connections answers JSON with every field of every row") {
     REQUIRE(json.size() == 2);
 
     const auto& row = json[0];
-    CHECK(row.size() == 15);
+    CHECK(row.size() == 18);
     CHECK(row.at("id").get<std::uint64_t>() == 42);
     CHECK(row.at("client").get<std::string>() == "billing");
     CHECK(row.at("user").get<std::string>() == "app");
@@ -140,6 +143,9 @@ TEST_CASE("GET /connections answers JSON with every field of every row") {
     CHECK(row.at("bytes_from_upstream").get<std::uint64_t>() == 9'876'543'210ULL);
     CHECK(row.at("client_tls").get<std::string>() == "TLSv1.3");
     CHECK(row.at("upstream_tls").is_null());  // a plaintext leg
+    CHECK(row.at("last_statement").get<std::string>() == *sample_connection().last_statement);  // escaped, read back whole
+    CHECK(row.at("commands").get<std::uint64_t>() == 17);
+    CHECK(row.at("leak_suspect").get<bool>() == true);
     REQUIRE(row.at("attrs").is_object());
     CHECK(row.at("attrs").size() == 2);
     CHECK(row.at("attrs").at("program_name").get<std::string>() == "billing");
@@ -150,6 +156,9 @@ TEST_CASE("GET /connections answers JSON with every field of every row") {
     CHECK(empty.at("attrs").is_object());
     CHECK(empty.at("attrs").empty());
     CHECK(empty.at("in_transaction").get<bool>() == false);
+    CHECK(empty.at("last_statement").is_null());  // no statement yet, or fingerprints off
+    CHECK(empty.at("commands").get<std::uint64_t>() == 0);
+    CHECK(empty.at("leak_suspect").get<bool>() == false);
 }
 
 TEST_CASE("GET /connections with no sessions is an empty array") {
