@@ -1,4 +1,4 @@
-// Admin endpoints: /metrics, /healthz, /readyz, /connections (see admin_api.hpp).
+// Admin endpoints: /metrics, /healthz, /readyz, /connections, /status and the status page (see admin_api.hpp).
 #include "tether/admin/admin_api.hpp"
 
 #include <algorithm>
@@ -70,6 +70,51 @@ HttpResponse get_connections(const HttpRequest& request, ProxyView& proxy, std::
     return r;
 }
 
+// `?since=UNIX_SECONDS`: only newer history samples (the page's refreshes).
+HttpResponse get_status(const HttpRequest& request, ProxyView& proxy, std::uint64_t) {
+    const std::string_view target = request.target;
+    const auto mark = target.find('?');
+    std::int64_t since = 0;
+    if (mark != std::string_view::npos) {
+        constexpr std::string_view key = "since=";
+        const std::string_view query = target.substr(mark + 1);
+        const std::string_view digits = query.starts_with(key) ? query.substr(key.size()) : std::string_view();
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), since);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || since < 0) {
+            return text(400, "bad request: the only parameter is since=UNIX_SECONDS\n");
+        }
+    }
+    HttpResponse r = text(200, status_json(proxy.status(), since));
+    r.content_type = "application/json";
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+}
+
+// The page's files. The policy allows only the page's own script and style
+// files: no inline script or style, nothing from elsewhere, no framing. Should
+// a client-chosen string ever reach the DOM as markup, no script in it runs.
+HttpResponse page_file(std::string_view body, const char* content_type) {
+    HttpResponse r = text(200, std::string(body));
+    r.content_type = content_type;
+    r.headers = {{"Content-Security-Policy",
+                  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
+                 {"X-Content-Type-Options", "nosniff"},
+                 {"Cache-Control", "no-store"},
+                 {"Referrer-Policy", "no-referrer"}};
+    return r;
+}
+
+HttpResponse get_page(const HttpRequest&, ProxyView&, std::uint64_t) {
+    return page_file(status_page::index_html, "text/html; charset=utf-8");
+}
+HttpResponse get_page_js(const HttpRequest&, ProxyView&, std::uint64_t) {
+    return page_file(status_page::status_js, "text/javascript; charset=utf-8");
+}
+HttpResponse get_page_css(const HttpRequest&, ProxyView&, std::uint64_t) {
+    return page_file(status_page::status_css, "text/css; charset=utf-8");
+}
+
 HttpResponse post_close(const HttpRequest&, ProxyView& proxy, std::uint64_t id) {
     if (!proxy.close_connection(id)) return text(404, "no session " + std::to_string(id) + "\n");
     HttpResponse r = text(200, "{\"closed\":" + std::to_string(id) + "}\n");
@@ -87,6 +132,10 @@ constexpr Route routes[] = {
     {"/healthz", "GET", Guard::open, &get_healthz},
     {"/readyz", "GET", Guard::open, &get_readyz},
     {"/connections", "GET", Guard::listing, &get_connections},
+    {"/status", "GET", Guard::listing, &get_status},
+    {"/", "GET", Guard::open, &get_page},
+    {"/status.js", "GET", Guard::open, &get_page_js},
+    {"/status.css", "GET", Guard::open, &get_page_css},
     {"/connections/{id}/close", "POST", Guard::action, &post_close},
     {"/quitquitquit", "POST", Guard::action, &post_quit},
 };

@@ -108,6 +108,7 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     std::string series_linger = "15m";
     std::string leak_idle_threshold = "5m";
     std::string leak_report_interval = "1m";
+    std::string status_sample_interval = "10s";
     std::string idle_timeout = "0";
     std::string idle_in_transaction_timeout = "0";
     std::string client_keepalive = "30s";
@@ -168,6 +169,8 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
     flag("--leak-idle-threshold", leak_idle_threshold,
          "A session idle (no command in flight) longer than this is a leak suspect");
     flag("--leak-report-interval", leak_report_interval, "How often the leak report is logged while anything is suspect");
+    flag("--status-sample-interval", status_sample_interval,
+         "How often the status page's chart records the open sessions per client (the last hour is kept; 1s to 1h)");
     flag("--idle-timeout", idle_timeout, "Close sessions idle longer than this (0: off); never while a command runs");
     flag("--idle-in-transaction-timeout", idle_in_transaction_timeout,
          "Close sessions idle inside a transaction longer than this (0: off)");
@@ -245,6 +248,10 @@ std::variant<Config, int> parse_command_line(int argc, char** argv) {
         config.series_linger = duration_flag("--series-linger", series_linger);
         config.leak_idle_threshold = duration_flag("--leak-idle-threshold", leak_idle_threshold);
         config.leak_report_interval = duration_flag("--leak-report-interval", leak_report_interval);
+        config.status_sample_interval = duration_flag("--status-sample-interval", status_sample_interval);
+        if (config.status_sample_interval < std::chrono::seconds(1) || config.status_sample_interval > std::chrono::hours(1)) {
+            throw BadFlag{"--status-sample-interval: must be between 1s and 1h"};
+        }
         config.idle_timeout = duration_flag("--idle-timeout", idle_timeout);
         config.idle_in_transaction_timeout = duration_flag("--idle-in-transaction-timeout", idle_in_transaction_timeout);
         config.client_keepalive = duration_flag("--client-keepalive", client_keepalive);

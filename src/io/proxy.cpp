@@ -93,7 +93,8 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
       read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()),
       monitor_(loop, config, tls_),
       ledger_(ledger_config(config), metrics),
-      handshake_queue_(config.max_handshake_queue) {
+      handshake_queue_(config.max_handshake_queue),
+      history_(config.status_sample_interval) {
     idle_policy_.suspect_after = config.leak_idle_threshold;
     idle_policy_.idle_timeout = config.idle_timeout;
     idle_policy_.idle_in_transaction_timeout = config.idle_in_transaction_timeout;
@@ -409,6 +410,7 @@ void Proxy::on_tick() {
         scan_sessions(t);
         prune_rejection_logs(t);
     }
+    if (history_.due(t)) sample_history(t);
     if (shutting_down_) {
         if (!closing_all_ && t >= drain_deadline_) {
             log::info("shutdown_grace_over", {{"sessions", std::to_string(connections_.size())}});

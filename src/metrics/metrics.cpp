@@ -445,4 +445,15 @@ double Metrics::client_connections(const SessionLabels& labels) const {
     return it == state_->pairs.end() ? 0 : it->second.open;
 }
 
+std::vector<PairStatus> Metrics::pair_statuses() const {
+    std::vector<PairStatus> out;
+    for (const auto& [key, s] : state_->pairs) {
+        double rejected = 0;
+        for (const auto& [limit, counter] : s.rejected) rejected += counter->Value();
+        if (s.open <= 0 && rejected <= 0) continue;
+        out.push_back({key.first, key.second, s.open, s.leak_suspects, s.idle_in_transaction, s.max_idle_seconds, rejected});
+    }
+    return out;
+}
+
 }  // namespace tether::metrics

@@ -20,7 +20,7 @@ def test_healthz_readyz_metrics_connections(tether):
     assert json.loads(body) == []
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/metricsx", "/metrics/extra", "/connections/abc/xyz"])
+@pytest.mark.parametrize("path", ["/nope", "/metricsx", "/metrics/extra", "/connections/abc/xyz"])
 def test_unknown_path_is_404(tether, path):
     t = tether()
     assert t.http("GET", path)[0] == 404

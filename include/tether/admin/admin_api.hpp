@@ -9,6 +9,7 @@
 
 #include "tether/admin/connection_query.hpp"
 #include "tether/admin/http_request_parser.hpp"
+#include "tether/admin/status.hpp"
 
 namespace tether::admin {
 
@@ -53,6 +54,8 @@ public:
     virtual std::string not_ready_reason() = 0;
     // Filters before building rows, so a narrow query over many sessions stays cheap.
     virtual ConnectionPage connections(const ConnectionQuery& query) = 0;
+    // GET /status: the status page's figures.
+    virtual StatusSnapshot status() = 0;
     // Closes one session (reason admin); false when there is no such session.
     virtual bool close_connection(std::uint64_t id) = 0;
     // Starts the graceful shutdown (as SIGTERM does).

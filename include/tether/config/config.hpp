@@ -62,6 +62,8 @@ struct Config {
     // Leak detection and protection.
     std::chrono::milliseconds leak_idle_threshold{5 * 60'000};
     std::chrono::milliseconds leak_report_interval{60'000};
+    // How often the status page's history ring takes a sample (an hour of them is kept).
+    std::chrono::milliseconds status_sample_interval{10'000};
     std::chrono::milliseconds idle_timeout{0};                 // 0: off
     std::chrono::milliseconds idle_in_transaction_timeout{0};  // 0: off
     std::chrono::milliseconds client_keepalive{30'000};        // 0: off

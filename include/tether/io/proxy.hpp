@@ -15,6 +15,7 @@
 
 #include "tether/admin/admin_api.hpp"
 #include "tether/attribution/admission.hpp"
+#include "tether/attribution/connection_history.hpp"
 #include "tether/attribution/handshake_queue.hpp"
 #include "tether/attribution/leak_scan.hpp"
 #include "tether/config/config.hpp"
@@ -90,6 +91,7 @@ public:
     bool ready() override;
     std::string not_ready_reason() override;
     admin::ConnectionPage connections(const admin::ConnectionQuery& query) override;  // connection_listing.cpp
+    admin::StatusSnapshot status() override;                                           // status_view.cpp
     bool close_connection(std::uint64_t id) override;
 
 private:
@@ -99,6 +101,7 @@ private:
     void start_probe();
     void maybe_stop();
     void record_upstream(bool ok, std::string problem);
+    void sample_history(session::Clock::time_point now);  // the status page's ring (status_view.cpp)
     void scan_sessions(session::Clock::time_point now);  // the janitor's leak scan and idle policies (janitor.cpp)
     void log_rejection(const Connection& connection, const attribution::AdmissionVerdict& verdict);
     void prune_rejection_logs(session::Clock::time_point now);
@@ -176,6 +179,8 @@ private:
     attribution::LeakReporter leak_reporter_;
     session::Clock::time_point last_scan_{};
     session::Clock::time_point last_report_{};
+    // Open sessions per client over the last hour, for the status page's chart.
+    attribution::ConnectionHistory history_;
     // connection_rejected lines: one per client label and limit a window; pruned by the janitor.
     ledger::RejectionLogLimiter rejection_logs_;
 };

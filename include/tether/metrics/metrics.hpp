@@ -40,6 +40,18 @@ struct MetricsConfig {
     std::vector<std::pair<std::string, double>> connection_limits;
 };
 
+// What the status page shows of one client/user pair: the figures behind its
+// series, read without rendering them.
+struct PairStatus {
+    std::string client;
+    std::string user;
+    double open = 0;
+    double suspects = 0;
+    double idle_in_transaction = 0;
+    double max_idle_seconds = 0;
+    double rejected = 0;  // tether_rejected_connections_total summed over the limits
+};
+
 // Owns the prometheus-cpp registry (only this layer includes prometheus-cpp).
 // Per-client series live as long as a session holds their labels, plus the
 // linger; tether_client_connections is removed the moment it reaches zero.
@@ -90,6 +102,9 @@ public:
     std::string render();
 
     [[nodiscard]] double client_connections(const SessionLabels& labels) const;
+    // Every pair with open sessions or rejections while its series live (so
+    // as bounded as the label budget), sorted by client, then user.
+    [[nodiscard]] std::vector<PairStatus> pair_statuses() const;
 
     // For the metrics layer's other families (server_metrics.hpp): the one registry /metrics renders.
     [[nodiscard]] prometheus::Registry& registry();

@@ -38,6 +38,7 @@ public:
     }
     bool close_connection(std::uint64_t) override { return false; }
     void drain() override {}
+    StatusSnapshot status() override { return {}; }
 };
 
 HttpRequest get(std::string target) {
