@@ -7,8 +7,13 @@
  *       where N counts the complete cycles.  The first error is printed on stderr.
  *
  *   churn hold HOST PORT USER PASSWORD COUNT
- *       Logs in COUNT connections one after another and prints "held N" (N < COUNT when one
- *       failed; the reason goes to stderr).  Then it waits for SIGTERM or SIGINT, says
+ *       Logs in COUNT connections one after another, each running one application-like SELECT
+ *       (about 150 bytes, literals of its own; see held_statement) before it idles, and prints
+ *       "held N" (N < COUNT when one failed; the reason goes to stderr).  The statement is there
+ *       so that an idle session holds what a real one does: the server's and a proxy's
+ *       per-session state after a query (tether's latest-statement buffer, for instance), not
+ *       just a fresh login's.  It reads sbtest.sbtest1, which bench/run's sysbench prepare
+ *       created.  Then it waits for SIGTERM or SIGINT, says
  *       goodbye (COM_QUIT) on every even-numbered connection, prints "quit Q dropped D" and
  *       exits without closing the odd-numbered ones: the kernel closes those sockets, as
  *       when an application crashes.  A proxy must end the server session in both cases.
@@ -98,6 +103,37 @@ static int select_one(MYSQL *m, char *why, size_t why_len) {
     return 0;
 }
 
+/* The statement connection n runs before it idles: a lookup like an application's, with its
+ * own literals (numbers, a string, a comment), so no two connections send the same text. */
+static int held_statement(MYSQL *m, long n, char *why, size_t why_len) {
+    char sql[256];
+    long id = n % 10000 + 1;
+    int len = snprintf(sql, sizeof sql,
+                       "SELECT id, k, c, pad FROM sbtest.sbtest1 WHERE id IN (%ld, %ld, %ld) "
+                       "AND k > %ld AND c <> 'held-%06ld' ORDER BY id DESC LIMIT 5 /* bench/churn hold */",
+                       id, (id * 7) % 10000 + 1, (id * 13) % 10000 + 1, n % 100, n);
+    if (len < 0 || (size_t)len >= sizeof sql) {
+        snprintf(why, why_len, "held statement does not fit");
+        return -1;
+    }
+    if (mysql_real_query(m, sql, (unsigned long)len) != 0) {
+        snprintf(why, why_len, "held statement: %s (%u)", mysql_error(m), mysql_errno(m));
+        return -1;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) {
+        snprintf(why, why_len, "held statement returned no result set: %s", mysql_error(m));
+        return -1;
+    }
+    int ok = mysql_num_fields(res) == 4;
+    mysql_free_result(res);
+    if (!ok) {
+        snprintf(why, why_len, "held statement returned other than 4 columns");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- loop */
 
 static double loop_until;
@@ -173,6 +209,10 @@ static int run_hold(long count) {
     char why[512];
     while (opened < count) {
         held[opened] = login(why, sizeof why);
+        if (held[opened] && held_statement(held[opened], opened, why, sizeof why) != 0) {
+            mysql_close(held[opened]);
+            held[opened] = NULL;
+        }
         if (!held[opened]) {
             fprintf(stderr, "churn: connection %ld of %ld: %s\n", opened + 1, count, why);
             break;

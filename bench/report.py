@@ -11,6 +11,11 @@ With --tls (meta "tls"), the TLS paths' CPU per query and per connection are als
 to the plain candidate's (tether) in the same round, and judged with their bytes per idle TLS
 session (above plain tether's per idle connection) against the goals TLS_GOALS.
 
+With --fingerprints (meta "fingerprints"), tether (statement fingerprints on, the default) is set
+against FP_OFF (the same flags plus --statement-fingerprints off): CPU per query at each thread
+count and per churned connection, each path's median and on / off inside each round, and bytes
+per idle session of each and their difference.
+
 Exit status 0, or 3 when the runs show a problem (errors, idle connections not opened, server
 sessions left behind); a problem is listed at the end of results.md and in results.json.
 """
@@ -24,6 +29,7 @@ from pathlib import Path
 # query; an idle TLS session holds at most 16 KiB of tether's memory.
 TLS_GOALS = {"cpu_ratio_max": 2.0, "idle_bytes_max": 16 * 1024}
 TLS_BOTH = "tether-tls-both"
+FP_OFF = "tether-fp-off"
 
 
 def read_tsv(path):
@@ -146,7 +152,35 @@ def build(out):
             problems.append(f"{p}: {r['server_left']} server sessions left after its idle clients closed")
     if meta.get("tls"):
         result["tls"] = tls_against_plain(meta, runs, result, threads, per_unit)
+    if meta.get("fingerprints"):
+        result["fingerprints"] = fingerprints_against_off(meta, runs, result, threads, per_unit)
     return result
+
+
+def fingerprints_against_off(meta, runs, result, threads, per_unit):
+    """tether with statement fingerprints (the candidate, default on) against FP_OFF: each one's
+    CPU per query and per churned connection (median over rounds), on / off inside each round,
+    on - off of the medians; bytes per idle session of each and on - off."""
+    on, off = meta["candidate_name"], FP_OFF
+
+    def compare(series):
+        a, b = series.summary(on)["median"], series.summary(off)["median"]
+        return {"on": a, "off": b, "on_over_off": series.ratios(on, off),
+                "on_minus_off": r4(a - b) if a is not None and b is not None else None}
+
+    query_cpu = {th: Series([r for r in runs if r["kind"] == "point_select" and int(r["threads"]) == th],
+                            "cpu_ticks", per_unit) for th in threads}
+    idle = {p: result["idle"].get(p, {}).get("proxy_rss_bytes_per_idle_connection") for p in (on, off)}
+    return {
+        "on": on, "off": off,
+        "commands": {p: meta.get(f"cmd_{p}") for p in (on, off)},
+        "statements": {p: meta.get(f"statements_{p}") for p in (on, off)},
+        "cpu_us_per_query": {str(th): compare(query_cpu[th]) for th in threads},
+        "cpu_us_per_connection": compare(Series([r for r in runs if r["kind"] == "churn"], "cpu_ticks", per_unit)),
+        "idle_bytes_per_session": {
+            "on": idle[on], "off": idle[off],
+            "on_minus_off": idle[on] - idle[off] if None not in idle.values() else None},
+    }
 
 
 def tls_against_plain(meta, runs, result, threads, per_unit):
@@ -249,6 +283,37 @@ def tls_markdown(res, threads):
     return md
 
 
+def signed(v, digits=0):
+    return "n/a" if v is None else f"{v:+,.{digits}f}"
+
+
+def fingerprints_markdown(res, threads):
+    f = res["fingerprints"]
+    on, off = f["on"], f["off"]
+    md = [f"### Statement fingerprints against {on} with them off", "",
+          f"{on} keeps statement fingerprints on (the default), {off} runs with the same flags and "
+          "`--statement-fingerprints off`. CPU: each one's own microseconds (median over rounds); "
+          "on / off is taken inside each round, its median with the range in brackets. Bytes: the "
+          "rise of RSS per idle session while the idle connections are held, each after one "
+          "~150-byte SELECT with literals.", "",
+          f"| figure | {on} (on) | {off} | on / off | on - off |", "|---|---:|---:|---:|---:|"]
+    rows = [(f"CPU us per query, {th} thr", f["cpu_us_per_query"][str(th)], 2) for th in threads]
+    rows.append(("CPU us per churned connection", f["cpu_us_per_connection"], 1))
+    for label, c, digits in rows:
+        r = c["on_over_off"]
+        md.append(f"| {label} | {fmt(c['on'], digits)} | {fmt(c['off'], digits)} | "
+                  f"{range_cell(r['median'], r['min'], r['max'])} | {signed(c['on_minus_off'], digits)} |")
+    b = f["idle_bytes_per_session"]
+    ratio = b["on"] / b["off"] if b["on"] is not None and b["off"] else None
+    md.append(f"| bytes per idle session | {fmt(b['on'])} | {fmt(b['off'])} | "
+              f"{'n/a' if ratio is None else f'{ratio:.3f}'} | {signed(b['on_minus_off'])} |")
+    md.append("")
+    for p in (on, off):
+        if f["commands"][p]:
+            md.append(f"- {p}: `{f['commands'][p]}`" + (f"; {f['statements'][p]}" if f["statements"][p] else ""))
+    return md
+
+
 def markdown(res):
     m, paths = res["meta"], res["paths"]
     threads = [int(t) for t in str(m["threads"]).split()]
@@ -303,6 +368,8 @@ def markdown(res):
                   f"{i.get('server_left_after_close', 'n/a')} |")
     if "tls" in res:
         md += [""] + tls_markdown(res, threads)
+    if "fingerprints" in res:
+        md += [""] + fingerprints_markdown(res, threads)
     if res["problems"]:
         md += ["", "**Problems:**", ""] + [f"- {x}" for x in res["problems"]]
     return "\n".join(md) + "\n"

@@ -165,6 +165,78 @@ def test_tls_goals_missed_are_said_so_and_are_not_run_problems(tmp_path):
     assert "**NOT met** (highest of the TLS paths: 18,432 bytes;" in md
 
 
+FP_META = {**META, "paths": "direct tether tether-fp-off", "threads": "1 8", "fingerprints": "1",
+           "cmd_tether": "build/tether --listen x", "cmd_tether-fp-off": "build/tether --listen y --statement-fingerprints off",
+           "statements_tether": '2000 of 2000 held sessions show a last_statement: "SELECT ?"',
+           "statements_tether-fp-off": "0 of 2000 held sessions show a last_statement"}
+
+
+def fp_runs():
+    """Two rounds; the machine is twice as slow in round 2, which both paths feel alike.
+    Ticks of 10 ms over 100,000 queries: 1 tick = 0.1 us per query."""
+    runs = []
+    for rnd, scale in ((1, 1), (2, 2)):
+        for th, (on, off) in ((1, (220, 200)), (8, (150, 120))):
+            runs.append(["point_select", rnd, 0, "direct", th, 4, 100000, 25000, 0.2, 0, "", 0])
+            # round 2: on 2x, off 2x as well except at 8 threads, where off is 250 (ratio 1.2)
+            off_ticks = 250 if (rnd, th) == (2, 8) else off * scale
+            runs.append(["point_select", rnd, 1, "tether", th, 4, 100000, 25000, 0.3, 0, on * scale, 0])
+            runs.append(["point_select", rnd, 2, "tether-fp-off", th, 4, 100000, 25000, 0.3, 0, off_ticks, 0])
+        runs.append(["churn", rnd, 0, "direct", 4, 4, 20000, 5000, "", 0, "", 0])
+        runs.append(["churn", rnd, 1, "tether", 4, 4, 10000, 2500, "", 0, 105 * scale, 0])
+        runs.append(["churn", rnd, 2, "tether-fp-off", 4, 4, 10000, 2500, "", 0, 100 * scale, 0])
+    return runs
+
+
+FP_IDLE = [["direct", 2000, 2000, "", "", 2000, 0, 0.1],
+           ["tether", 2000, 2000, 5000, 10000, 2000, 0, 0.1],      # 2,560 bytes per session
+           ["tether-fp-off", 2000, 2000, 5000, 9000, 2000, 0, 0.1]]  # 2,048
+
+
+def test_fingerprints_on_against_off_per_round_and_per_idle_session(tmp_path):
+    rc, res, md = write_out(tmp_path, fp_runs(), FP_IDLE, FP_META)
+    assert rc == 0 and res["problems"] == []
+    f = res["fingerprints"]
+    assert (f["on"], f["off"]) == ("tether", "tether-fp-off")
+    q1 = f["cpu_us_per_query"]["1"]
+    # 220 ticks / 100,000 queries = 22 us, 440 = 44 us: median 33; off 20 and 40, median 30
+    assert (q1["on"], q1["off"], q1["on_minus_off"]) == (33.0, 30.0, 3.0)
+    assert q1["on_over_off"]["per_round"] == [1.1, 1.1] and q1["on_over_off"]["median"] == 1.1
+    q8 = f["cpu_us_per_query"]["8"]
+    # on 15 and 30 us; off 12 and 25 us: ratios 1.25 and 1.2, inside each round
+    assert q8["on_over_off"]["per_round"] == [1.25, 1.2]
+    assert q8["on_over_off"]["median"] == 1.225
+    assert (q8["on"], q8["off"], q8["on_minus_off"]) == (22.5, 18.5, 4.0)
+    c = f["cpu_us_per_connection"]
+    # 105 ticks / 10,000 connections = 105 us and 210 us; off 100 and 200
+    assert (c["on"], c["off"], c["on_minus_off"]) == (157.5, 150.0, 7.5)
+    assert c["on_over_off"]["per_round"] == [1.05, 1.05]
+    assert f["idle_bytes_per_session"] == {"on": 2560, "off": 2048, "on_minus_off": 512}
+    assert f["commands"]["tether-fp-off"].endswith("--statement-fingerprints off")
+    assert "### Statement fingerprints against tether with them off" in md
+    assert "| CPU us per query, 1 thr | 33.00 | 30.00 | 1.100 | +3.00 |" in md
+    assert "| CPU us per query, 8 thr | 22.50 | 18.50 | 1.225 (1.20-1.25) | +4.00 |" in md
+    assert "| CPU us per churned connection | 157.5 | 150.0 | 1.050 | +7.5 |" in md
+    assert "| bytes per idle session | 2,560 | 2,048 | 1.250 | +512 |" in md
+    assert '- tether: `build/tether --listen x`; 2000 of 2000 held sessions show a last_statement: "SELECT ?"' in md
+    # the other sections are still there, with the new path in them
+    assert "| tether-fp-off | 25,000 | 1.000 | 25,000 | 1.000 |" in md
+    assert "### Proxy CPU" in md and "| tether-fp-off | 30.00 | 18.50 | 150.0 |" in md
+
+
+def test_without_fingerprints_the_report_has_no_such_section(tmp_path):
+    runs = [r for r in fp_runs() if r[3] != "tether-fp-off"]
+    meta = {**META, "paths": "direct tether", "threads": "1 8"}
+    rc, res, md = write_out(tmp_path, runs, FP_IDLE[:2], meta)
+    assert rc == 0 and "fingerprints" not in res and "Statement fingerprints" not in md
+
+
+def test_fingerprints_missing_idle_figure_is_not_a_crash(tmp_path):
+    rc, res, md = write_out(tmp_path, fp_runs(), FP_IDLE[:2], FP_META)  # no tether-fp-off idle row
+    assert res["fingerprints"]["idle_bytes_per_session"] == {"on": 2560, "off": None, "on_minus_off": None}
+    assert "| bytes per idle session | 2,560 | n/a | n/a | n/a |" in md
+
+
 @pytest.mark.parametrize("args, flag", [
     (["--rounds", "1"], "--rounds"),
     (["--rounds", "x"], "--rounds"),
@@ -179,6 +251,13 @@ def test_tls_goals_missed_are_said_so_and_are_not_run_problems(tmp_path):
     (["--tls", "--candidate", "socat TCP-LISTEN:{listen_port} TCP:{upstream}"], "combined with --candidate"),
     (["--tls", "--base-port", "65530"], "--base-port"),  # P+10 would be past 65535
     (["--tls", "--name", "tether-tls-both"], "--name"),
+    (["--fingerprints", "--tls"], "--fingerprints cannot be combined with --tls"),
+    (["--tls", "--fingerprints", "--quick"], "--fingerprints cannot be combined with --tls"),
+    (["--fingerprints", "--candidate", "socat TCP-LISTEN:{listen_port} TCP:{upstream}"],
+     "--fingerprints measures build/tether"),
+    (["--fingerprints", "--base-port", "65530"], "--base-port"),  # its admin port P+6 would be past 65535
+    (["--fingerprints", "--quick", "--name", "tether-fp-off"], "--name"),
+    (["--fingerprints", "--rounds", "1"], "--rounds"),
 ])
 def test_bad_arguments_exit_2_naming_the_flag(args, flag):
     r = subprocess.run([str(RUN), *args], capture_output=True, text=True, timeout=30)
@@ -191,5 +270,6 @@ def test_help_lists_every_option():
     assert r.returncode == 0
     for opt in ("--quick", "--rounds", "--duration", "--idle", "--out", "--candidate", "--name",
                 "--threads", "--churn-workers", "--proxy-threads", "--base-port", "--keep-tmp",
-                "--tls", "tether-tls-client", "tether-tls-server", "tether-tls-both"):
+                "--tls", "tether-tls-client", "tether-tls-server", "tether-tls-both",
+                "--fingerprints", "tether-fp-off", "--statement-fingerprints off"):
         assert opt in r.stdout
