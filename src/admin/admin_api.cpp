@@ -235,18 +235,7 @@ std::string serialize(const HttpResponse& response, bool keep_alive) {
 
 namespace {
 
-void append_number(std::string& out, std::uint64_t n) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, r.ptr);
-}
-
-void append_number(std::string& out, double d) {
-    if (!std::isfinite(d)) d = 0;  // JSON has no NaN or infinity
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest form that reads back the same
-    out.append(buf, r.ptr);
-}
+using json::append_number;
 
 void append_field(std::string& out, std::string_view key, std::string_view value) {
     out += ",\"";

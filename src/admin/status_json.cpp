@@ -1,8 +1,5 @@
 // GET /status: what the status page shows, as JSON (see status.hpp).
 // Written directly, as /connections is: it runs on the loop every proxied query waits on.
-#include <charconv>
-#include <cmath>
-
 #include "tether/admin/status.hpp"
 #include "tether/util/json_string.hpp"
 
@@ -10,24 +7,7 @@ namespace tether::admin {
 
 namespace {
 
-void append_number(std::string& out, std::uint64_t n) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, r.ptr);
-}
-
-void append_number(std::string& out, std::int64_t n) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, r.ptr);
-}
-
-void append_number(std::string& out, double d) {
-    if (!std::isfinite(d)) d = 0;  // JSON has no NaN or infinity
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, d);
-    out.append(buf, r.ptr);
-}
+using json::append_number;
 
 template <class T>
 void append_optional(std::string& out, const std::optional<T>& value) {

@@ -18,9 +18,12 @@ constexpr const char* unreadable_query_text = "(query with query attributes: tex
 // place in line without one (no driver pipelines that many).
 constexpr std::size_t max_pending_prepares = 64;
 
-std::vector<std::byte>& start_capture(std::vector<std::byte>& buffer, codec::Bytes first) {
-    // reserve() once: the buffer is reused by every statement of the session.
-    if (buffer.capacity() < StatementTrace::max_statement_bytes) buffer.reserve(StatementTrace::max_statement_bytes);
+// The buffer is reused by every statement of the session; it grows to what the
+// longest one needed (at most max_statement_bytes), so a session of short
+// statements keeps a short buffer.
+std::vector<std::byte>& start_capture(std::vector<std::byte>& buffer, codec::Bytes first, std::uint32_t length) {
+    const std::size_t wanted = std::min<std::size_t>(length, StatementTrace::max_statement_bytes);
+    if (buffer.capacity() < wanted) buffer.reserve(wanted);
     buffer.assign(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(std::min(first.size(), StatementTrace::max_statement_bytes)));
     return buffer;
 }
@@ -78,7 +81,7 @@ StatementTrace::Prepared& StatementTrace::prepared() {
 std::vector<std::byte>& StatementTrace::start_query(codec::Bytes first, std::uint32_t length) {
     latest_ = Latest::query;
     query_length_ = length;
-    return start_capture(raw_, first);
+    return start_capture(raw_, first, length);
 }
 
 void StatementTrace::unreadable_query() {
@@ -89,7 +92,7 @@ void StatementTrace::unreadable_query() {
 std::vector<std::byte>& StatementTrace::start_prepare(codec::Bytes first, std::uint32_t length) {
     Prepared& p = prepared();
     p.raw_length = length;
-    return start_capture(p.raw, first);
+    return start_capture(p.raw, first, length);
 }
 
 void StatementTrace::prepare_text_complete() {
@@ -98,7 +101,7 @@ void StatementTrace::prepare_text_complete() {
     if (p.pending.size() < max_pending_prepares) {
         fingerprint = codec::fingerprint(codec::as_text(p.raw), p.raw_length > p.raw.size());
     }
-    p.raw.clear();
+    std::vector<std::byte>().swap(p.raw);  // prepares are rare: their text is not kept around
     p.pending.push_back(std::move(fingerprint));
 }
 

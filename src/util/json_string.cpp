@@ -1,6 +1,8 @@
 // JSON string literals (see json_string.hpp).
 #include "tether/util/json_string.hpp"
 
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include "tether/util/utf8.hpp"
@@ -38,6 +40,25 @@ void append_string(std::string& out, std::string_view s) {
         ++at;
     }
     out += '"';
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, r.ptr);
+}
+
+void append_number(std::string& out, std::int64_t n) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, r.ptr);
+}
+
+void append_number(std::string& out, double d) {
+    if (!std::isfinite(d)) d = 0;
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest form that reads back the same
+    out.append(buf, r.ptr);
 }
 
 }  // namespace tether::json

@@ -61,6 +61,9 @@ class MariaDB:
         self.datadir = os.path.join(self.basedir, "data")
         self.socket = os.path.join(self.basedir, "sock")
         self.error_log = os.path.join(self.basedir, "error.log")
+        # A temporary directory of its own: two servers bootstrapping at once (pytest workers)
+        # must not meet in /tmp's #sql-temptable files.
+        self.tmpdir = os.path.join(self.basedir, "tmp")
         self.keep = keep
         self.extra_args = list(extra_args)  # e.g. --require-secure-transport=ON
         self.certs = os.path.join(self.basedir, "certs")  # tests/support/make_test_certs' files
@@ -69,6 +72,7 @@ class MariaDB:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, timeout=60):
+        os.makedirs(self.tmpdir, exist_ok=True)
         install = [
             _which("mariadb-install-db", "mysql_install_db"),
             "--no-defaults",
@@ -77,6 +81,7 @@ class MariaDB:
             "--user=root",
             "--skip-test-db",
             "--skip-name-resolve",
+            f"--tmpdir={self.tmpdir}",
         ]
         r = subprocess.run(install, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         if r.returncode != 0:
@@ -99,6 +104,7 @@ class MariaDB:
             "--user=root",
             f"--pid-file={os.path.join(self.basedir, 'mariadbd.pid')}",
             f"--log-error={self.error_log}",
+            f"--tmpdir={self.tmpdir}",
             "--skip-name-resolve",
             "--max-connections=200",
             # tether's readiness probe and the garbage tests make failed handshakes from

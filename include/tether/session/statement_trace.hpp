@@ -15,7 +15,8 @@ namespace tether::session {
 
 // What it costs and what it keeps:
 // - COM_QUERY: the first max_statement_bytes of the text are copied (one
-//   buffer per session, reused by every command); the fingerprint is made from
+//   buffer per session, reused by every command, as long as the longest
+//   statement needed it); the fingerprint is made from
 //   them only when something reads it. The raw bytes never leave the session:
 //   the next statement overwrites them, and only fingerprints are shown.
 // - COM_STMT_PREPARE: the text is captured the same way and fingerprinted when
@@ -64,6 +65,8 @@ public:
     // For tests: how many prepared statements are kept, and their bytes.
     [[nodiscard]] std::size_t prepared_count() const;
     [[nodiscard]] std::size_t prepared_bytes() const;
+    // For tests: the bytes the latest statement's buffer holds on to.
+    [[nodiscard]] std::size_t buffer_capacity() const { return raw_.capacity(); }
 
 private:
     enum class Latest : std::uint8_t { none, query, unreadable_query, prepared, prepared_unknown };

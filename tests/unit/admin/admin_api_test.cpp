@@ -1,6 +1,8 @@
 // Admin routes over a fake ProxyView, and the response serialization.
 #include <doctest/doctest.h>
 
+#include "response_headers.hpp"
+
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -9,6 +11,8 @@
 #include "tether/admin/admin_api.hpp"
 
 using namespace tether::admin;
+
+using tether::admin::test::header;
 
 namespace {
 
@@ -50,13 +54,6 @@ HttpRequest request(std::string method, std::string target) {
     r.method = std::move(method);
     r.target = std::move(target);
     return r;
-}
-
-const std::string* header(const HttpResponse& r, const std::string& name) {
-    for (const auto& [k, v] : r.headers) {
-        if (k == name) return &v;
-    }
-    return nullptr;
 }
 
 ConnectionInfo sample_connection() {

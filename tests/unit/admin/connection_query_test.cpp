@@ -1,6 +1,8 @@
 // GET /connections query parameters: parsing, errors, matching, and what the route answers.
 #include <doctest/doctest.h>
 
+#include "response_headers.hpp"
+
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -8,6 +10,8 @@
 #include "tether/admin/connection_query.hpp"
 
 using namespace tether::admin;
+
+using tether::admin::test::header;
 
 namespace {
 
@@ -46,13 +50,6 @@ HttpRequest get(std::string target) {
     r.method = "GET";
     r.target = std::move(target);
     return r;
-}
-
-const std::string* header(const HttpResponse& r, const std::string& name) {
-    for (const auto& [k, v] : r.headers) {
-        if (k == name) return &v;
-    }
-    return nullptr;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // GET /status's JSON and the status page's routes and headers.
 #include <doctest/doctest.h>
 
+#include "response_headers.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "tether/admin/admin_api.hpp"
@@ -10,6 +12,8 @@ using namespace tether::admin;
 using tether::attribution::ConnectionHistory;
 using Clock = tether::session::Clock;
 using namespace std::chrono_literals;
+
+using tether::admin::test::header;
 
 namespace {
 
@@ -39,13 +43,6 @@ HttpRequest request(std::string target, std::string authorization = {}) {
     r.target = std::move(target);
     r.authorization = std::move(authorization);
     return r;
-}
-
-const std::string* header(const HttpResponse& r, const std::string& name) {
-    for (const auto& [k, v] : r.headers) {
-        if (k == name) return &v;
-    }
-    return nullptr;
 }
 
 }  // namespace
@@ -119,11 +116,12 @@ TEST_CASE("status_json escapes what clients chose: quotes, markup, control bytes
 TEST_CASE("GET / and its script and style are the embedded files, with the page's security headers") {
     StatusProxy proxy;
     const AdminAccess loopback{};
-    for (const auto& [path, type, body] :
+    for (const auto& page :
          {std::tuple{"/", "text/html; charset=utf-8", status_page::index_html},
           std::tuple{"/status.js", "text/javascript; charset=utf-8", status_page::status_js},
           std::tuple{"/status.css", "text/css; charset=utf-8", status_page::status_css}}) {
-        CAPTURE(path);
+        const auto& [path, type, body] = page;
+        CAPTURE(std::get<0>(page));  // clang 14 cannot name a structured binding in CAPTURE's lambda
         const auto r = handle_admin_request(request(path), proxy, loopback);
         CHECK(r.status == 200);
         CHECK(r.content_type == type);

@@ -75,6 +75,21 @@ TEST_CASE("statements: only the first bytes of a long statement are kept, and it
     }
 }
 
+TEST_CASE("statements: the buffer is as long as the longest statement needed, never more than 512 bytes") {
+    CommandTracker t(modern_caps, true);
+    feed_client(t, com_query("SELECT 1"), false);
+    t.on_server_bytes(ok());
+    CHECK(t.statements().buffer_capacity() < 64);
+    feed_client(t, com_query("SELECT '" + std::string(100'000, 'x') + "'"), true);
+    t.on_server_bytes(ok());
+    CHECK(t.statements().buffer_capacity() == StatementTrace::max_statement_bytes);
+    CHECK(latest(t) == "SELECT ?...");
+    feed_client(t, com_query("SELECT 2"), false);
+    t.on_server_bytes(ok());
+    CHECK(t.statements().buffer_capacity() == StatementTrace::max_statement_bytes);  // reused, not regrown
+    CHECK(latest(t) == "SELECT ?");
+}
+
 TEST_CASE("statements: COM_STMT_EXECUTE names what was prepared, pipelined or not, and forgets closed ones") {
     CommandTracker t(modern_caps | cap::deprecate_eof, true);
     feed_client(t, com_stmt_prepare("SELECT c FROM sbtest1 WHERE id=?"), false);
