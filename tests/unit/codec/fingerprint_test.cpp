@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/clean_utf8.hpp"
 #include "tether/codec/fingerprint.hpp"
 
 using namespace std::string_literals;
@@ -197,30 +198,7 @@ const std::vector<Row>& rows() {
     return table;
 }
 
-// Well-formed UTF-8 (Unicode 3.9) with no C0, DEL or C1 control character.
-bool clean_utf8(std::string_view s) {
-    for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7F) return false;
-            ++i;
-            continue;
-        }
-        std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        if (c < 0xC2 || c > 0xF4 || i + n > s.size()) return false;
-        const std::uint32_t lead = c & (0x7F >> n);
-        std::uint32_t cp = lead;
-        for (std::size_t k = 1; k < n; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xC0) != 0x80) return false;
-            cp = cp << 6 | (b & 0x3F);
-        }
-        const std::uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp < 0xA0)) return false;
-        i += n;
-    }
-    return true;
-}
+using tether::test::clean_utf8;
 
 const char* const markers[] = {"SECRET123", "987654321", "hunter2"};
 
