@@ -126,3 +126,24 @@ def test_pool_per_request_suspects_name_their_statement(tether, tmp_path):
     finally:
         java.kill()
         java.wait(10)
+
+
+def test_suspects_that_never_ran_a_command_are_named_as_such(tether):
+    """A pool that opened connections and never used them (the signature of a pool built per
+    request): its suspects ran nothing after login, and the leak report says so."""
+    client = "idle-pool"
+    t = tether(leak_idle_threshold="1s", leak_report_interval="1s")
+    # autocommit=None: PyMySQL sends nothing at all after its login
+    conns = [t.connect(program_name=client, autocommit=None) for _ in range(2)]
+    try:
+        def suspects():
+            rows = [r for r in t.connections() if r["client"] == client]
+            return rows if len(rows) == 2 and all(r["leak_suspect"] for r in rows) else None
+        for row in wait_until(suspects, 10, f"2 suspects of {client}"):
+            assert row["commands"] == 0 and row["last_statement"] is None, row
+        line = wait_until(lambda: events(t, "leak_report_statement", client=client, of=2), 10,
+                          f"a leak_report_statement line for {client}")[-1]
+        assert line.get("statement") == "(no command since login)" and line.get("suspects") == "2", line.raw
+    finally:
+        for c in conns:
+            c.close()
