@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tether/io/monitor_link.hpp"
+#include "tether/io/stream_handle.hpp"
 #include "tether/tls/engine.hpp"
 #include "uv_text.hpp"
 
@@ -45,12 +46,7 @@ struct MonitorLink::Attempt {
         : link(owner_link), owner(owner_link), session(std::move(settings)) {}
     MonitorLink* link;   // null once abandoned: its callbacks only clean up
     MonitorLink* owner;  // never null: the link outlives every handle (the loop ends first)
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } uv{};
+    StreamHandle uv{};
     uv_connect_t connect{};
     bool connected = false;
     bool closing = false;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tether/io/stream_handle.hpp"
 #include "tether/ledger/session_account.hpp"
 #include "tether/metrics/metrics.hpp"
 #include "tether/session/session.hpp"
@@ -22,12 +23,7 @@ class Proxy;
 // A socket end: TCP or unix. The union keeps the handle at a stable address for
 // its whole life (the Connection is never moved).
 struct Socket {
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } uv{};
+    StreamHandle uv{};
     bool initialized = false;    // uv_*_init ran: the handle must be uv_close()d
     bool connected = false;
     bool reading = false;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tether/config/address.hpp"
+#include "tether/io/stream_handle.hpp"
 
 namespace tether::io {
 
@@ -63,11 +64,7 @@ private:
     void open_spare();
 
     uv_loop_t* loop_;
-    union {
-        uv_handle_t handle;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } socket_{};
+    StreamHandle socket_{};
     uv_poll_t poll_{};
     bool socket_initialized_ = false;
     bool poll_initialized_ = false;
