@@ -1,6 +1,8 @@
 // The janitor's once-a-second pass over the sessions: leak suspects, idle
 // policies, the per-client leak gauges and the periodic leak report.
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "tether/attribution/suspect_statements.hpp"
 #include "tether/io/proxy.hpp"
@@ -46,13 +48,16 @@ void Proxy::scan_sessions(session::Clock::time_point now) {
         state.idle_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_activity());
         const attribution::IdleJudgement judgement = attribution::judge_idle(state, idle_policy_);
         tally.add({labels.client, labels.user}, state, judgement);
+        const bool log_suspect = judgement.suspect && !connection->suspect_logged_;
+        // Fingerprinted at most once a scan, and only for a report or a log line that names it.
+        std::optional<std::string> statement;
+        if (judgement.suspect && (report_due || log_suspect)) statement = s.tracker().statements().fingerprint();
         if (judgement.suspect && report_due) {
-            suspect_statements.add({labels.client, labels.user}, s.tracker().statements().fingerprint(), s.tracker().commands());
+            suspect_statements.add({labels.client, labels.user}, statement, s.tracker().commands());
         }
-        if (judgement.suspect && !connection->suspect_logged_) {
+        if (log_suspect) {
             connection->suspect_logged_ = true;
             const codec::Login* login = s.login();
-            const auto statement = s.tracker().statements().fingerprint();
             log::warn("leak_suspect",
                       {{"id", std::to_string(id)},
                        {"client", labels.client},
