@@ -3,49 +3,9 @@
 
 namespace tether::codec {
 
-std::optional<std::span<const std::byte>> WireReader::bytes(std::size_t n) {
-    if (failed_ || n > data_.size() - pos_) {
-        failed_ = true;
-        return std::nullopt;
-    }
-    auto out = data_.subspan(pos_, n);
-    pos_ += n;
-    return out;
-}
-
 bool WireReader::skip(std::size_t n) { return bytes(n).has_value(); }
 
-std::optional<std::uint8_t> WireReader::u8() {
-    auto b = bytes(1);
-    if (!b) return std::nullopt;
-    return std::to_integer<std::uint8_t>((*b)[0]);
-}
-
-std::optional<std::uint16_t> WireReader::u16() {
-    auto b = bytes(2);
-    if (!b) return std::nullopt;
-    return static_cast<std::uint16_t>(little_endian(*b));
-}
-
-std::optional<std::uint32_t> WireReader::u24() {
-    auto b = bytes(3);
-    if (!b) return std::nullopt;
-    return static_cast<std::uint32_t>(little_endian(*b));
-}
-
-std::optional<std::uint32_t> WireReader::u32() {
-    auto b = bytes(4);
-    if (!b) return std::nullopt;
-    return static_cast<std::uint32_t>(little_endian(*b));
-}
-
-std::optional<std::uint64_t> WireReader::u64() {
-    auto b = bytes(8);
-    if (!b) return std::nullopt;
-    return little_endian(*b);
-}
-
-std::optional<std::uint64_t> WireReader::lenenc_int() {
+std::optional<std::uint64_t> WireReader::lenenc_int_wide() {
     auto first = u8();
     if (!first) return std::nullopt;
     if (*first < 0xFB) return *first;
@@ -68,42 +28,14 @@ std::optional<std::uint64_t> WireReader::lenenc_int() {
     }
 }
 
-std::optional<std::string_view> WireReader::lenenc_string() {
-    auto n = lenenc_int();
-    if (!n) return std::nullopt;
-    if (*n > remaining()) {
-        failed_ = true;
-        return std::nullopt;
-    }
-    auto b = bytes(static_cast<std::size_t>(*n));
-    if (!b) return std::nullopt;
-    return as_text(*b);
-}
-
-std::optional<std::string_view> WireReader::nul_string() {
-    if (failed_) return std::nullopt;
-    for (std::size_t i = pos_; i < data_.size(); ++i) {
-        if (data_[i] == std::byte{0}) {
-            auto out = as_text(data_.subspan(pos_, i - pos_));
-            pos_ = i + 1;
-            return out;
-        }
-    }
-    failed_ = true;
-    return std::nullopt;
-}
-
 std::string_view WireReader::nul_or_rest_string(bool& terminated) {
     terminated = false;
     if (failed_) return {};
-    for (std::size_t i = pos_; i < data_.size(); ++i) {
-        if (data_[i] == std::byte{0}) {
-            terminated = true;
-            auto out = as_text(data_.subspan(pos_, i - pos_));
-            pos_ = i + 1;
-            return out;
-        }
+    if (auto text = nul_string()) {
+        terminated = true;
+        return *text;
     }
+    failed_ = false;  // no NUL: the rest is the string, and the read did not fail
     return as_text(rest());
 }
 
@@ -117,23 +49,6 @@ std::span<const std::byte> WireReader::rest() {
 std::optional<std::uint8_t> WireReader::peek() const {
     if (failed_ || pos_ >= data_.size()) return std::nullopt;
     return std::to_integer<std::uint8_t>(data_[pos_]);
-}
-
-void WireWriter::u8(std::uint8_t v) { out_.push_back(static_cast<std::byte>(v)); }
-
-void WireWriter::u16(std::uint16_t v) {
-    u8(static_cast<std::uint8_t>(v));
-    u8(static_cast<std::uint8_t>(v >> 8));
-}
-
-void WireWriter::u24(std::uint32_t v) {
-    u16(static_cast<std::uint16_t>(v));
-    u8(static_cast<std::uint8_t>(v >> 16));
-}
-
-void WireWriter::u32(std::uint32_t v) {
-    u16(static_cast<std::uint16_t>(v));
-    u16(static_cast<std::uint16_t>(v >> 16));
 }
 
 void WireWriter::lenenc_int(std::uint64_t v) {

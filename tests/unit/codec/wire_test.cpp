@@ -70,6 +70,13 @@ TEST_CASE("strings: NUL-terminated, length-encoded, and NUL-or-rest") {
     CHECK(r.at_end());
     CHECK(r.ok());
 
+    const auto named = from_hex("6d 79 00 7a");
+    WireReader n(named);
+    CHECK(n.nul_or_rest_string(terminated) == "my");
+    CHECK(terminated);
+    CHECK(n.u8() == 0x7a);
+    CHECK(n.ok());
+
     const auto unterminated = from_hex("61 62");
     WireReader u(unterminated);
     CHECK_FALSE(u.nul_string().has_value());
