@@ -56,6 +56,7 @@ DecodeResult<Greeting> decode_greeting(Bytes payload) {
     if (!r.ok()) return Result::bad("greeting truncated");
     g.server_version = std::string(*version);
     g.thread_id = *thread_id;
+    g.auth_plugin_data.reserve(scramble_part1_size + scramble_part2_min_size);
     g.auth_plugin_data.assign(part1->begin(), part1->end());
     g.capabilities = *caps_low;
 
@@ -98,9 +99,14 @@ DecodeResult<Greeting> decode_greeting(Bytes payload) {
 
 std::vector<std::byte> encode_greeting(const Greeting& g) {
     std::vector<std::byte> out;
+    append_greeting(out, g, g.capabilities);
+    return out;
+}
+
+void append_greeting(std::vector<std::byte>& out, const Greeting& g, Capabilities capabilities) {
     // One allocation for the whole packet (a greeting is rewritten for every
     // connection): the fixed fields take 44 bytes at most.
-    out.reserve(64 + g.server_version.size() + scramble_part2_size(g.auth_plugin_data_length) +
+    out.reserve(out.size() + 64 + g.server_version.size() + scramble_part2_size(g.auth_plugin_data_length) +
                 g.auth_plugin_name.size());
     WireWriter w(out);
     w.u8(g.protocol_version);
@@ -111,22 +117,22 @@ std::vector<std::byte> encode_greeting(const Greeting& g) {
     std::copy_n(g.auth_plugin_data.begin(), part1_size, part1.begin());
     w.bytes(part1);
     w.u8(0);
-    w.u16(static_cast<std::uint16_t>(g.capabilities));
-    if (!g.has_extended_fields) return out;
+    w.u16(static_cast<std::uint16_t>(capabilities));
+    if (!g.has_extended_fields) return;
 
     w.u8(g.character_set);
     w.u16(g.status_flags);
-    w.u16(static_cast<std::uint16_t>(g.capabilities >> 16));
+    w.u16(static_cast<std::uint16_t>(capabilities >> 16));
     w.u8(g.auth_plugin_data_length);
     auto reserved = g.reserved;
-    if ((g.capabilities & cap::client_mysql) == 0) {
-        const auto mariadb_caps = static_cast<std::uint32_t>(g.capabilities >> 32);
+    if ((capabilities & cap::client_mysql) == 0) {
+        const auto mariadb_caps = static_cast<std::uint32_t>(capabilities >> 32);
         for (std::size_t i = 0; i < 4; ++i) {
             reserved[mariadb_caps_offset + i] = static_cast<std::byte>((mariadb_caps >> (8 * i)) & 0xFF);
         }
     }
     w.bytes(reserved);
-    if (g.capabilities & cap::secure_connection) {
+    if (capabilities & cap::secure_connection) {
         // What the greeting carried of the scramble's second part, zero-padded to its length.
         const std::size_t part2_size = scramble_part2_size(g.auth_plugin_data_length);
         const std::size_t have = g.auth_plugin_data.size() > scramble_part1_size
@@ -135,14 +141,14 @@ std::vector<std::byte> encode_greeting(const Greeting& g) {
         w.bytes(std::span(g.auth_plugin_data).subspan(std::min(scramble_part1_size, g.auth_plugin_data.size()), have));
         w.zeros(part2_size - have);
     }
-    if (g.capabilities & cap::plugin_auth) {
+    if (capabilities & cap::plugin_auth) {
         if (g.auth_plugin_name_terminated) {
             w.nul_string(g.auth_plugin_name);
         } else {
             w.text(g.auth_plugin_name);
         }
     }
-    return out;
+    return;
 }
 
 }  // namespace tether::codec

@@ -48,8 +48,14 @@ void Session::relay_greeting(Actions& out) {
     turn_.on_greeting();
     adopt_greeting(*greeting_, out);
 
-    auto shown = client_greeting(*greeting_, config_.client_tls != ClientTls::disabled);
-    codec::append_packet(out.to_client, packet.value.first_sequence_id, codec::encode_greeting(shown));
+    // Written in place, behind a header filled in once its length is known
+    // (a greeting is far below a physical packet's 16 MiB).
+    const std::size_t at = out.to_client.size();
+    out.to_client.reserve(at + codec::header_size + 64 + packet.value.payload.size());  // the encoder's own estimate fits
+    out.to_client.resize(at + codec::header_size);
+    codec::append_greeting(out.to_client, *greeting_, client_capabilities(*greeting_, config_.client_tls != ClientTls::disabled));
+    codec::encode_header({static_cast<std::uint32_t>(out.to_client.size() - at - codec::header_size), packet.value.first_sequence_id},
+                         out.to_client.data() + at);
     enter(Phase::awaiting_login);
     if (!client_pending_.empty()) read_login(out);
 }

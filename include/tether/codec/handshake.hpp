@@ -49,6 +49,9 @@ DecodeResult<Greeting> decode_greeting(Bytes payload);
 // decode_greeting ignores) are not reproduced. Decoding the result gives the same
 // Greeting (tests/fuzz/fuzz_codec.cpp checks both).
 std::vector<std::byte> encode_greeting(const Greeting& greeting);
+// The same payload appended to `out`, announcing `capabilities` instead of the
+// greeting's own: how a rewritten greeting is written without copying it.
+void append_greeting(std::vector<std::byte>& out, const Greeting& greeting, Capabilities capabilities);
 
 // The first 32 bytes of a login with CLIENT_SSL set: TLS follows.
 [[nodiscard]] bool is_ssl_request(Bytes payload);

@@ -18,10 +18,13 @@ inline constexpr codec::Capabilities hidden_capabilities =
     codec::cap::ssl | codec::cap::optional_resultset_metadata |
     codec::cap::mariadb_cache_metadata | codec::cap::mariadb_com_multi | codec::cap::mariadb_bulk_unit_results;
 
+inline codec::Capabilities client_capabilities(const codec::Greeting& server, bool offer_tls = false) {
+    return (server.capabilities & ~hidden_capabilities) | (offer_tls ? codec::cap::ssl : 0);
+}
+
 inline codec::Greeting client_greeting(const codec::Greeting& server, bool offer_tls = false) {
     codec::Greeting shown = server;
-    shown.capabilities &= ~hidden_capabilities;
-    if (offer_tls) shown.capabilities |= codec::cap::ssl;
+    shown.capabilities = client_capabilities(server, offer_tls);
     return shown;
 }
 

@@ -77,6 +77,27 @@ TEST_CASE("the MariaDB word is not read when CLIENT_MYSQL is set") {
     CHECK(encode_greeting(g.value) == payload);
 }
 
+TEST_CASE("append_greeting writes the payload after what the buffer holds, with the capabilities given") {
+    auto g = decode_greeting(mariadb_10_3_12);
+    REQUIRE(g.ok());
+    const Capabilities shown = g.value.capabilities & ~(cap::ssl | cap::mariadb_progress);
+    auto expected_greeting = g.value;
+    expected_greeting.capabilities = shown;
+    const auto expected = encode_greeting(expected_greeting);
+
+    std::vector<std::byte> out = {std::byte{0xAA}, std::byte{0xBB}};
+    append_greeting(out, g.value, shown);
+    REQUIRE(out.size() == 2 + expected.size());
+    CHECK(out[0] == std::byte{0xAA});
+    CHECK(out[1] == std::byte{0xBB});
+    CHECK(std::vector(out.begin() + 2, out.end()) == expected);
+    CHECK(g.value.capabilities != shown);  // the greeting itself is not touched
+    // With its own capabilities it is encode_greeting, byte for byte.
+    std::vector<std::byte> same;
+    append_greeting(same, g.value, g.value.capabilities);
+    CHECK(same == mariadb_10_3_12);
+}
+
 TEST_CASE("rewriting capabilities changes only the capability bytes") {
     auto g = decode_greeting(mariadb_10_3_12);
     REQUIRE(g.ok());
