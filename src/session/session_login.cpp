@@ -78,8 +78,12 @@ void Session::read_login(Actions& out) {
         return refuse("the client asked for compression, which the server did not offer");
     }
     login_sequence_id_ = packet.value.last_sequence_id;
-    login_packet_.assign(client_pending_.begin(), client_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
-    detail::erase_front(client_pending_, packet.consumed);
+    if (packet.consumed == client_pending_.size()) {
+        login_packet_.swap(client_pending_);  // the usual case: the login is all the client sent
+    } else {
+        login_packet_.assign(client_pending_.begin(), client_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
+        detail::erase_front(client_pending_, packet.consumed);
+    }
     const codec::Capabilities agreed = login.value.capabilities & greeting_->capabilities;
     tracker_ = CommandTracker(agreed, config_.statement_fingerprints);
     login_ = std::move(login.value);

@@ -45,7 +45,11 @@ void Session::send_login(Actions& out) {
         login_packet_[ssl_flag_offset] = upstream_tls_ ? (login_packet_[ssl_flag_offset] | ssl_flag)
                                                        : (login_packet_[ssl_flag_offset] & ~ssl_flag);
     }
-    out.to_upstream.insert(out.to_upstream.end(), login_packet_.begin(), login_packet_.end());
+    if (out.to_upstream.empty()) {
+        out.to_upstream.swap(login_packet_);
+    } else {
+        out.to_upstream.insert(out.to_upstream.end(), login_packet_.begin(), login_packet_.end());
+    }
     detail::release(login_packet_);
     turn_.on_login_sent(server_seq);
     enter(Phase::authenticating);
