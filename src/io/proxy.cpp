@@ -103,6 +103,12 @@ Proxy::Proxy(uv_loop_t* loop, const config::Config& config, metrics::Metrics& me
     session_config_.handshake_timeout = config.handshake_timeout;
     session_config_.connect_timeout = config.connect_timeout;
     session_config_.statement_fingerprints = config.statement_fingerprints;
+    const auto& upstream = config.upstream;
+    if (upstream.kind == config::Address::Kind::tcp &&
+        uv_ip4_addr(upstream.host.c_str(), upstream.port, reinterpret_cast<sockaddr_in*>(&upstream_literal_)) != 0 &&
+        uv_ip6_addr(upstream.host.c_str(), upstream.port, reinterpret_cast<sockaddr_in6*>(&upstream_literal_)) != 0) {
+        upstream_literal_ = {};
+    }
 }
 
 // The loop's time, read once after each wake-up (libuv reads CLOCK_MONOTONIC,

@@ -38,10 +38,8 @@ void Connection::connect_upstream() {
     }
     // An address literal needs no resolver round trip (libuv runs getaddrinfo
     // on its thread pool); a name is resolved on every connect.
-    sockaddr_storage literal{};
-    if (uv_ip4_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in*>(&literal)) == 0 ||
-        uv_ip6_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in6*>(&literal)) == 0) {
-        connect_tcp(reinterpret_cast<const sockaddr*>(&literal));
+    if (const sockaddr* literal = proxy_.upstream_literal()) {
+        connect_tcp(literal);
         return;
     }
     addrinfo hints{};

@@ -57,6 +57,10 @@ public:
     [[nodiscard]] uv_loop_t* loop() const { return loop_; }
     [[nodiscard]] const config::Config& config() const { return config_; }
     [[nodiscard]] const session::SessionConfig& session_config() const { return session_config_; }
+    // The upstream as a literal IP address, or nullptr when it is a name or a socket path.
+    [[nodiscard]] const sockaddr* upstream_literal() const {
+        return upstream_literal_.ss_family == AF_UNSPEC ? nullptr : reinterpret_cast<const sockaddr*>(&upstream_literal_);
+    }
     [[nodiscard]] session::Clock::time_point now() const;
     uv_buf_t read_buffer();
     // TLS (connection_tls.cpp): the contexts, and the loop's buffers for
@@ -116,6 +120,9 @@ private:
 
     uv_loop_t* loop_;
     const config::Config& config_;
+    // The upstream's address when it is a literal, parsed once; a name is
+    // resolved on every connect. Empty (family AF_UNSPEC) otherwise.
+    sockaddr_storage upstream_literal_{};
     metrics::Metrics& metrics_;
     session::SessionConfig session_config_;
 
