@@ -13,6 +13,53 @@ namespace tether::io {
 
 namespace {
 
+// Under AddressSanitizer every Connection is freed for real, so that a use
+// after its deletion (a callback that outlives it) is still caught.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool reuse_connections = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool reuse_connections = false;
+#else
+constexpr bool reuse_connections = true;
+#endif
+#else
+constexpr bool reuse_connections = true;
+#endif
+
+// Storage of deleted Connections, for the next ones (see operator new).
+std::vector<void*>& spare_connections() {
+    static std::vector<void*> spares = [] {
+        std::vector<void*> v;
+        v.reserve(Connection::spare_connections_kept);
+        return v;
+    }();
+    return spares;
+}
+
+}  // namespace
+
+void* Connection::operator new(std::size_t size) {
+    auto& spares = spare_connections();
+    if (size == sizeof(Connection) && !spares.empty()) {
+        void* storage = spares.back();
+        spares.pop_back();
+        return storage;
+    }
+    return ::operator new(size);
+}
+
+void Connection::operator delete(void* storage, std::size_t size) noexcept {
+    auto& spares = spare_connections();
+    if (reuse_connections && size == sizeof(Connection) && spares.size() < spare_connections_kept) {
+        spares.push_back(storage);  // reserved: never allocates
+        return;
+    }
+    ::operator delete(storage, size);
+}
+
+namespace {
+
 // What a refused client may still send before tether closes anyway: a login of
 // up to 16 MiB and a little more. Reads are dropped, so this bounds time, not memory.
 constexpr std::size_t max_drain_bytes = 32 * 1024 * 1024;
