@@ -58,6 +58,11 @@ void Session::on_client_bytes(codec::Bytes chunk, Clock::time_point now, Actions
             idle_since_ = now;
             out.forward = true;
             check_tracker(out);
+            // COM_QUIT with nothing in flight: the server answers nothing and
+            // closes. Both sides end now, once the QUIT is written, as the
+            // client library itself does after sending it, instead of waiting
+            // for the client's own close.
+            if (phase_ == Phase::command && tracker_.quit_sent() && at_rest()) end_both(CloseReason::client_quit, out);
             return;
         case Phase::relaying:
             idle_since_ = now;

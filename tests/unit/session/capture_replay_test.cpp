@@ -220,9 +220,11 @@ TEST_CASE("capture: mariadb CLI logs in, runs two SELECTs and quits") {
     CHECK_FALSE(r.per_chunk[select_items + 1].command_in_flight);
     for (const auto& cp : r.per_chunk) CHECK_FALSE(cp.in_transaction);
     CHECK(r.commands == 3);  // SELECT 1, SELECT *, COM_QUIT
-    CHECK(r.phase_before_close == Phase::command);
+    // The COM_QUIT (nothing in flight) ended the session before either socket closed.
+    CHECK(r.phase_before_close == Phase::closed);
     CHECK(r.reason == CloseReason::client_quit);
     CHECK(r.upstream_bytes_after_close.empty());  // the client's own COM_QUIT was relayed: none added
+    CHECK(r.client_close_requested);
     CHECK(r.upstream_close_requested);
 }
 

@@ -241,26 +241,41 @@ TEST_CASE("session: a >16 MiB row through the session (synthetic)") {
 }
 
 TEST_CASE("session: closes in the command phase") {
-    SUBCASE("client sends COM_QUIT, then the server closes: client_quit, no second COM_QUIT") {
+    SUBCASE("client sends COM_QUIT with nothing in flight: relayed, and both sides end at once") {
         Driver d;
         log_in(d);
         d.client(com_quit());
-        CHECK_FALSE(d.session().command_in_flight());
-        d.upstream_closed();
+        CHECK(d.last.forward);
+        CHECK(d.to_upstream == com_quit());
+        // As the client library does after sending it: no waiting for either side's close.
+        CHECK(d.session().phase() == Phase::closed);
         CHECK(d.session().close_reason() == CloseReason::client_quit);
         CHECK(d.client_close_requested);
-        d.client_closed();
-        CHECK(d.to_upstream == com_quit());
-        CHECK(d.session().phase() == Phase::closed);
-    }
-    SUBCASE("client sends COM_QUIT and closes first: client_quit") {
-        Driver d;
-        log_in(d);
-        d.client(com_quit());
+        CHECK(d.upstream_close_requested);
+        CHECK_FALSE(d.session().left_command_running());
+        // The sockets' ends that follow change nothing and add no second COM_QUIT.
+        d.upstream_closed();
         d.client_closed();
         CHECK(d.session().close_reason() == CloseReason::client_quit);
         CHECK(d.to_upstream == com_quit());
-        CHECK(d.upstream_close_requested);
+    }
+    SUBCASE("COM_QUIT pipelined behind an unanswered query: the response is relayed before the session ends") {
+        Driver d;
+        log_in(d);
+        ByteVec batch = com_query("SELECT 1");
+        const ByteVec quit = com_quit();
+        batch.insert(batch.end(), quit.begin(), quit.end());
+        d.client(batch);
+        CHECK(d.session().phase() == Phase::command);
+        CHECK_FALSE(d.client_close_requested);
+        CHECK_FALSE(d.upstream_close_requested);
+        const ByteVec response = Stream(1).text_result({"1"}, {{"1"}}, false, status::autocommit).bytes();
+        d.upstream(response);
+        CHECK(d.to_client == response);
+        d.upstream_closed();  // the server closes after the QUIT
+        CHECK(d.session().close_reason() == CloseReason::client_quit);
+        CHECK(d.client_close_requested);
+        CHECK(d.session().phase() == Phase::closed);
     }
     SUBCASE("client vanishes while idle: tether sends COM_QUIT for it") {
         Driver d;
