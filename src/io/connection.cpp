@@ -55,7 +55,7 @@ void Connection::operator delete(void* storage, std::size_t size) noexcept {
         spares.push_back(storage);  // reserved: never allocates
         return;
     }
-    ::operator delete(storage, size);
+    ::operator delete(storage);
 }
 
 namespace {

@@ -76,7 +76,7 @@ public:
     }
     // Up to (not including) the next NUL; consumes the NUL.
     std::optional<std::string_view> nul_string() {
-        if (failed_) return std::nullopt;
+        if (failed_ || pos_ >= data_.size()) return fail();
         const std::byte* start = data_.data() + pos_;
         const auto* nul = static_cast<const std::byte*>(std::memchr(start, 0, data_.size() - pos_));
         if (nul == nullptr) return fail();

@@ -77,6 +77,15 @@ TEST_CASE("strings: NUL-terminated, length-encoded, and NUL-or-rest") {
     CHECK(n.u8() == 0x7a);
     CHECK(n.ok());
 
+    // An empty span has no data pointer at all: the search must not start (UBSan, fuzz_codec).
+    WireReader empty{std::span<const std::byte>{}};
+    CHECK_FALSE(empty.nul_string().has_value());
+    CHECK_FALSE(empty.ok());
+    WireReader empty_rest{std::span<const std::byte>{}};
+    CHECK(empty_rest.nul_or_rest_string(terminated).empty());
+    CHECK_FALSE(terminated);
+    CHECK(empty_rest.ok());
+
     const auto unterminated = from_hex("61 62");
     WireReader u(unterminated);
     CHECK_FALSE(u.nul_string().has_value());
