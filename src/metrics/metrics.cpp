@@ -77,7 +77,21 @@ struct PairGauge {
     double (*value)(const PairSeries&);
 };
 
-using PairMap = std::map<std::pair<std::string, std::string>, PairSeries>;
+// Looked up by views of a session's labels: no copy of the two strings per lookup.
+using PairView = std::pair<std::string_view, std::string_view>;
+struct PairLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+        const std::string_view a_first = a.first;
+        const std::string_view b_first = b.first;
+        if (a_first != b_first) return a_first < b_first;
+        return std::string_view(a.second) < std::string_view(b.second);
+    }
+};
+using PairMap = std::map<std::pair<std::string, std::string>, PairSeries, PairLess>;
+
+PairView key_of(const SessionLabels& labels) { return {labels.client, labels.user}; }
 
 constexpr PairGauge client_connections_gauge{
     "tether_client_connections",
@@ -224,12 +238,11 @@ struct Metrics::State {
     }
 
     PairSeries& series(const SessionLabels& labels) {
-        auto [it, inserted] = pairs.try_emplace({labels.client, labels.user});
-        if (inserted) {
-            clients.acquire(labels.client);
-            users.acquire(labels.user);
-            it->second.opened = &opened.Add({{"client", labels.client}, {"user", labels.user}});
-        }
+        if (auto found = pairs.find(key_of(labels)); found != pairs.end()) return found->second;
+        auto it = pairs.try_emplace({labels.client, labels.user}).first;
+        clients.acquire(labels.client);
+        users.acquire(labels.user);
+        it->second.opened = &opened.Add({{"client", labels.client}, {"user", labels.user}});
         return it->second;
     }
 
@@ -274,7 +287,7 @@ SessionLabels Metrics::hold_labels(const std::string& client, const std::string&
 }
 
 void Metrics::release_labels(const SessionLabels& labels, Clock::time_point now) {
-    auto it = state_->pairs.find({labels.client, labels.user});
+    auto it = state_->pairs.find(key_of(labels));
     if (it == state_->pairs.end() || it->second.holders == 0) return;
     if (--it->second.holders == 0) it->second.idle_since = now;
 }
@@ -286,7 +299,7 @@ void Metrics::session_opened(const SessionLabels& labels) {
 }
 
 void Metrics::session_ended_open(const SessionLabels& labels) {
-    auto it = state_->pairs.find({labels.client, labels.user});
+    auto it = state_->pairs.find(key_of(labels));
     if (it == state_->pairs.end() || it->second.open <= 0) return;
     auto& s = it->second;
     s.open -= 1;
@@ -342,7 +355,7 @@ void Metrics::accept_failed(std::string_view error) {
 
 void Metrics::set_leak_stats(const SessionLabels& labels, double suspects, double max_idle_seconds,
                              double idle_in_transaction) {
-    auto it = state_->pairs.find({labels.client, labels.user});
+    auto it = state_->pairs.find(key_of(labels));
     if (it == state_->pairs.end() || it->second.open <= 0) return;
     it->second.leak_suspects = suspects;
     it->second.max_idle_seconds = max_idle_seconds;
@@ -441,7 +454,7 @@ std::string Metrics::render() {
 }
 
 double Metrics::client_connections(const SessionLabels& labels) const {
-    auto it = state_->pairs.find({labels.client, labels.user});
+    auto it = state_->pairs.find(key_of(labels));
     return it == state_->pairs.end() ? 0 : it->second.open;
 }
 
