@@ -77,3 +77,16 @@ def test_a_connection_takes_one_accept_and_five_epoll_changes(tether, tmp_path):
     # The client socket: added, removed at close. The server socket: added with read and
     # connect interest at once, modified to read only once connected, removed at close.
     assert per_connection.get("epoll_ctl", 0) <= 5, per_connection
+
+
+def test_a_client_quit_ends_the_connection_without_waiting_for_either_close(tether, tmp_path):
+    # A plaintext server leg: TLS to the server adds reads of its own (and fewer when resumed).
+    t = tether(upstream_tls="disabled")
+    per_connection = _syscalls_per_connection(t, tmp_path)
+    # One read per packet the connection carries: the greeting, the login, its OK, the query,
+    # its result (MariaDB writes it at once), the client's COM_QUIT: 6. tether ends both sides
+    # when the COM_QUIT is relayed, as the client library does, so no seventh read waits for
+    # the client's FIN or the server's. (A few reads of the readiness probe and the health
+    # checks fall into the traced window too.)
+    assert per_connection.get("read", 0) < 7, per_connection
+    assert per_connection.get("close", 0) == 2, per_connection
