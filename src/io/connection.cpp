@@ -27,14 +27,22 @@ constexpr bool reuse_connections = true;
 constexpr bool reuse_connections = true;
 #endif
 
-// Storage of deleted Connections, for the next ones (see operator new).
+// Storage of deleted Connections, for the next ones (see operator new); one
+// list per thread, though only the loop's thread makes Connections. Freed
+// for real when the thread ends.
+struct SpareConnections {
+    std::vector<void*> storage;
+    SpareConnections() { storage.reserve(Connection::spare_connections_kept); }
+    ~SpareConnections() {
+        for (void* s : storage) ::operator delete(s);
+    }
+    SpareConnections(const SpareConnections&) = delete;
+    SpareConnections& operator=(const SpareConnections&) = delete;
+};
+
 std::vector<void*>& spare_connections() {
-    static std::vector<void*> spares = [] {
-        std::vector<void*> v;
-        v.reserve(Connection::spare_connections_kept);
-        return v;
-    }();
-    return spares;
+    thread_local SpareConnections spares;
+    return spares.storage;
 }
 
 }  // namespace

@@ -48,8 +48,7 @@ public:
     // A Connection is about 2 KB, above glibc's per-thread cache: under churn
     // each one freed went through the allocator's coalescing and the next one
     // back. Freed ones are kept for reuse instead, at most
-    // spare_connections_kept of them (about 130 KB): only the loop thread
-    // creates and deletes Connections.
+    // spare_connections_kept of them (about 130 KB) per thread.
     static void* operator new(std::size_t size);
     static void operator delete(void* storage, std::size_t size) noexcept;
     static constexpr std::size_t spare_connections_kept = 64;
