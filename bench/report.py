@@ -95,6 +95,19 @@ def cpu_us_per_unit(ticks_per_s):
     return f
 
 
+def cpu_summary(cpu, path, paths):
+    """A proxy's CPU figure; beside nginx's, also as the median of the per-round ratios to it
+    (`ratio_to_nginx`): the paired comparison, which the machine's drift moves least."""
+    if path == "direct":
+        return None
+    s = cpu.summary(path)
+    if "nginx" in paths and path != "nginx":
+        r = cpu.ratios(path, "nginx")
+        s.update({"ratio_to_nginx": r["median"], "ratio_to_nginx_min": r["min"],
+                  "ratio_to_nginx_max": r["max"], "per_round_ratio_to_nginx": r["per_round"]})
+    return s
+
+
 def build(out):
     meta = read_meta(out / "meta.tsv")
     runs, idle_rows = read_tsv(out / "runs.tsv"), read_tsv(out / "idle.tsv")
@@ -113,7 +126,7 @@ def build(out):
             errors = sum(int(r["errors"]) for r in rows if r["path"] == p)
             result["point_select"].setdefault(p, {})[str(th)] = {
                 "queries_per_s": qps.summary(p), "p95_ms": p95.summary(p),
-                "proxy_cpu_us_per_query": cpu.summary(p) if p != "direct" else None,
+                "proxy_cpu_us_per_query": cpu_summary(cpu, p, paths),
                 "errors": errors}
             if errors:
                 problems.append(f"{p}: {errors} sysbench errors at {th} threads")
@@ -123,7 +136,7 @@ def build(out):
     for p in paths:
         errors = sum(int(r["errors"]) for r in rows if r["path"] == p)
         result["churn"][p] = {"connections_per_s": rate.summary(p),
-                              "proxy_cpu_us_per_connection": cpu.summary(p) if p != "direct" else None,
+                              "proxy_cpu_us_per_connection": cpu_summary(cpu, p, paths),
                               "errors": errors}
         if errors:
             problems.append(f"{p}: {errors} failed connection cycles in the churn runs")
@@ -355,6 +368,19 @@ def markdown(res):
         cells.append(fmt(res["churn"][p]["proxy_cpu_us_per_connection"]["median"], 1))
         md.append(f"| {p} | " + " | ".join(cells) + " |")
     md.append("")
+    beside_nginx = [p for p in paths[1:] if "ratio_to_nginx" in res["churn"][p]["proxy_cpu_us_per_connection"]]
+    if beside_nginx:
+        md += ["The same figures as ratios to nginx's in the same round (median of the per-round ratios, "
+               "range in brackets; below 1 costs less than nginx):", "",
+               "| path | " + " | ".join(f"per query {t} thr x nginx" for t in threads)
+               + " | per connection x nginx |",
+               "|---|" + "---:|" * (len(threads) + 1)]
+        for p in beside_nginx:
+            figures = [ps[p][str(t)]["proxy_cpu_us_per_query"] for t in threads]
+            figures.append(res["churn"][p]["proxy_cpu_us_per_connection"])
+            cells = [range_cell(f["ratio_to_nginx"], f["ratio_to_nginx_min"], f["ratio_to_nginx_max"]) for f in figures]
+            md.append(f"| {p} | " + " | ".join(cells) + " |")
+        md.append("")
 
     md += ["### Connections", "",
            "| path | churn conn/s | x direct | idle held | reached server | proxy RSS bytes/idle conn "

@@ -70,6 +70,41 @@ def test_ratios_are_taken_within_a_round_then_medianed(tmp_path):
     assert "tls" not in res and "TLS" not in md  # without --tls the report is what it was
 
 
+def test_proxy_cpu_is_also_a_ratio_to_nginx_inside_each_round(tmp_path):
+    # Round 2 runs on a machine slower for both proxies: the absolute medians say tether costs
+    # more per connection (62.5 against 60 us), the per-round ratios 0.9 and 1.14.
+    meta = dict(META, paths="direct tether nginx")
+    runs = [
+        ["point_select", 1, 0, "direct", 8, 4, 400000, 100000, 0.30, 0, "", 0],
+        ["point_select", 1, 1, "tether", 8, 4, 200000, 50000, 0.45, 0, 360, 0],
+        ["point_select", 1, 2, "nginx", 8, 4, 200000, 50000, 0.45, 0, 400, 0],
+        ["point_select", 2, 0, "direct", 8, 4, 400000, 100000, 0.30, 0, "", 0],
+        ["point_select", 2, 1, "tether", 8, 4, 200000, 50000, 0.45, 0, 800, 0],
+        ["point_select", 2, 2, "nginx", 8, 4, 200000, 50000, 0.45, 0, 800, 0],
+        ["churn", 1, 0, "direct", 4, 4, 40000, 10000, "", 0, "", 0],
+        ["churn", 1, 1, "tether", 4, 4, 20000, 5000, "", 0, 90, 0],
+        ["churn", 1, 2, "nginx", 4, 4, 20000, 5000, "", 0, 100, 0],
+        ["churn", 2, 0, "direct", 4, 4, 40000, 10000, "", 0, "", 0],
+        ["churn", 2, 1, "tether", 4, 4, 20000, 5000, "", 0, 160, 0],
+        ["churn", 2, 2, "nginx", 4, 4, 20000, 5000, "", 0, 140, 0],
+    ]
+    idle = CLEAN_IDLE + [["nginx", 1000, 1000, 5000, 15000, 1000, 0, 0.1]]
+    rc, res, md = write_out(tmp_path, runs, idle, meta)
+    assert rc == 0 and res["problems"] == []
+    churn = res["churn"]["tether"]["proxy_cpu_us_per_connection"]
+    assert churn["median"] == 62.5 and res["churn"]["nginx"]["proxy_cpu_us_per_connection"]["median"] == 60.0
+    assert churn["per_round_ratio_to_nginx"] == [0.9, 1.1429]
+    assert churn["ratio_to_nginx"] == 1.0214
+    assert (churn["ratio_to_nginx_min"], churn["ratio_to_nginx_max"]) == (0.9, 1.1429)
+    query = res["point_select"]["tether"]["8"]["proxy_cpu_us_per_query"]
+    assert query["per_round_ratio_to_nginx"] == [0.9, 1.0]
+    assert "ratio_to_nginx" not in res["churn"]["nginx"]["proxy_cpu_us_per_connection"]
+    assert "| tether | 0.950 (0.90-1.00) | 1.021 (0.90-1.14) |" in md
+    # Without nginx among the paths there is no such table.
+    rc, res, md = write_out(tmp_path, runs[:2] + runs[3:5] + runs[6:8] + runs[9:11], CLEAN_IDLE)
+    assert "x nginx" not in md and "ratio_to_nginx" not in res["churn"]["tether"]["proxy_cpu_us_per_connection"]
+
+
 def test_leftovers_errors_and_short_idle_counts_are_problems(tmp_path):
     runs = [
         ["point_select", 1, 0, "direct", 8, 4, 400000, 100000, 0.30, 0, "", 0],
