@@ -148,7 +148,6 @@ void append_greeting(std::vector<std::byte>& out, const Greeting& g, Capabilitie
             w.text(g.auth_plugin_name);
         }
     }
-    return;
 }
 
 }  // namespace tether::codec
