@@ -31,12 +31,11 @@ std::optional<std::uint64_t> WireReader::lenenc_int_wide() {
 std::string_view WireReader::nul_or_rest_string(bool& terminated) {
     terminated = false;
     if (failed_) return {};
-    if (auto text = nul_string()) {
+    if (auto text = take_until_nul()) {
         terminated = true;
         return *text;
     }
-    failed_ = false;  // no NUL: the rest is the string, and the read did not fail
-    return as_text(rest());
+    return as_text(rest());  // no NUL: the rest is the string
 }
 
 std::span<const std::byte> WireReader::rest() {

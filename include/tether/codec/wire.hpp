@@ -76,13 +76,10 @@ public:
     }
     // Up to (not including) the next NUL; consumes the NUL.
     std::optional<std::string_view> nul_string() {
-        if (failed_ || pos_ >= data_.size()) return fail();
-        const std::byte* start = data_.data() + pos_;
-        const auto* nul = static_cast<const std::byte*>(std::memchr(start, 0, data_.size() - pos_));
-        if (nul == nullptr) return fail();
-        const auto length = static_cast<std::size_t>(nul - start);
-        pos_ += length + 1;
-        return std::string_view(reinterpret_cast<const char*>(start), length);
+        if (failed_) return std::nullopt;
+        auto text = take_until_nul();
+        if (!text) return fail();
+        return text;
     }
     // Up to the next NUL (consumed), or everything that is left when there is
     // none; `terminated` says which. For fields old peers send unterminated.
@@ -104,6 +101,18 @@ private:
         return std::nullopt;
     }
     std::optional<std::uint64_t> lenenc_int_wide();  // 2, 3 or 8 bytes after the first, or invalid
+    // The bytes up to the next NUL, both consumed; nullopt (nothing consumed,
+    // the reader not failed) when no NUL is left. An empty span has no data
+    // pointer to search from.
+    std::optional<std::string_view> take_until_nul() {
+        if (pos_ >= data_.size()) return std::nullopt;
+        const std::byte* start = data_.data() + pos_;
+        const auto* nul = static_cast<const std::byte*>(std::memchr(start, 0, data_.size() - pos_));
+        if (nul == nullptr) return std::nullopt;
+        const auto length = static_cast<std::size_t>(nul - start);
+        pos_ += length + 1;
+        return std::string_view(reinterpret_cast<const char*>(start), length);
+    }
     template <typename T, std::size_t N>
     std::optional<T> fixed() {
         if (failed_ || N > data_.size() - pos_) return fail();
