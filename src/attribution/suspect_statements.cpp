@@ -7,8 +7,12 @@ namespace tether::attribution {
 
 void SuspectStatements::add(const LabelPair& labels, const std::optional<std::string>& fingerprint,
                             std::uint64_t commands) {
-    const std::string& line = fingerprint ? *fingerprint : std::string(commands == 0 ? never_used : not_recorded);
-    ++counts_[labels][line];
+    auto& lines = counts_[labels];
+    if (fingerprint) {
+        ++lines[*fingerprint];
+    } else {
+        ++lines[commands == 0 ? never_used : not_recorded];
+    }
 }
 
 std::vector<SuspectStatements::Line> SuspectStatements::top(const LabelPair& labels, std::size_t top) const {
