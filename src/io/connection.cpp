@@ -225,6 +225,7 @@ void Connection::on_read(Socket& from, ssize_t nread, const uv_buf_t* buf) {
         stop_waiting();  // gone while waiting: out of the queue at once, then closed as usual
     }
     const bool from_client = &from == &client_;
+    if (!from_client && connect_unconfirmed_ && !confirm_connect_by_read(nread)) return;
     session::Actions actions;
     if (nread < 0) return end_socket(from, nread != UV_EOF ? uv_err_name(static_cast<int>(nread)) : nullptr);
     from.bytes_in += static_cast<std::uint64_t>(nread);
@@ -477,6 +478,7 @@ void Connection::tick(session::Clock::time_point now) {
         return;
     }
     if (session_.phase() == session::Phase::closed) return;
+    confirm_connect_by_peer(now);  // before the session judges its connect timeout
     session::Actions actions;
     session_.on_tick(now, actions);
     apply(actions, {}, true);

@@ -1,7 +1,19 @@
 // Connection's upstream side: resolve the name on every connect (Kubernetes
 // service addresses move), then connect over TCP, each resolved address in turn, or a unix socket.
+//
+// A TCP connect is confirmed by the server's first bytes, not by the socket
+// becoming writable: a MySQL server speaks first (its greeting, or an ERR such
+// as 1040 or 1129), so the read that delivers them proves the connection is up,
+// and a failed connect reaches the same read as its error. Waiting for
+// writability instead costs each connection a wake-up, a getsockopt(SO_ERROR)
+// and an epoll_ctl(MOD) to drop the write interest. A server that accepts but
+// is slow to greet (a reverse DNS lookup) is confirmed by the next tick instead.
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "tether/io/connection.hpp"
@@ -20,10 +32,22 @@ namespace {
 // janitor tick, 250 ms) later.
 constexpr auto upstream_keepalive_delay = std::chrono::seconds(1);
 
+// A connect younger than this is left to its first read: a server greets
+// within milliseconds, so only one that has not by then is asked by a tick.
+constexpr auto connect_confirm_after = std::chrono::milliseconds(100);
+
 }  // namespace
 
 void Connection::connect_upstream() {
     const auto& address = proxy_.config().upstream;
+    // An address literal needs no resolver round trip (libuv runs getaddrinfo
+    // on its thread pool), nor any request: a name is resolved on every connect.
+    if (address.kind == config::Address::Kind::tcp) {
+        if (const sockaddr* literal = proxy_.upstream_literal()) {
+            connect_tcp(literal);
+            return;
+        }
+    }
     connect_requests_ = std::make_unique<ConnectRequests>();
     connect_requests_->resolve.data = this;
     connect_requests_->connect.data = this;
@@ -34,12 +58,6 @@ void Connection::connect_upstream() {
         ++open_handles_;
         ++pending_requests_;
         uv_pipe_connect(&connect_requests_->connect, &upstream_.uv.pipe, address.path.c_str(), &Connection::connect_cb);
-        return;
-    }
-    // An address literal needs no resolver round trip (libuv runs getaddrinfo
-    // on its thread pool); a name is resolved on every connect.
-    if (const sockaddr* literal = proxy_.upstream_literal()) {
-        connect_tcp(literal);
         return;
     }
     addrinfo hints{};
@@ -111,20 +129,62 @@ void Connection::connect_tcp(const sockaddr* address) {
     upstream_.uv.handle.data = this;
     upstream_.initialized = true;
     ++open_handles_;
-    uv_tcp_nodelay(&upstream_.uv.tcp, 1);
-    const int rc = uv_tcp_connect(&connect_requests_->connect, &upstream_.uv.tcp, address, &Connection::connect_cb);
+    const int rc = start_tcp_connect(address);
     if (rc != 0) {
         ++proxy_.connection_callbacks().counts().connect_failed_at_once;
         on_address_failed(rc);
         return;
     }
-    ++pending_requests_;
-    // Read interest now, with the connect's: libuv registers both in one
-    // epoll_ctl, where starting to read in connect_cb costs an ADD that fails
-    // with EEXIST and a MOD. libuv runs a connecting stream's connect callback
-    // before any read callback, and a failed attempt's handle is closed in it,
-    // so no read is delivered before on_connected.
+    connect_unconfirmed_ = true;
+    connect_started_at_ = proxy_.now();
+    // Read interest only: the first read confirms the connect (see the top of this file).
     if (uv_read_start(&upstream_.uv.stream, &Connection::alloc_cb, &Connection::read_cb) == 0) upstream_.reading = true;
+}
+
+// The socket is the handle's once uv_tcp_open took it, and closed with it.
+int Connection::start_tcp_connect(const sockaddr* address) {
+    const int fd = ::socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return uv_translate_sys_error(errno);
+    if (const int rc = uv_tcp_open(&upstream_.uv.tcp, fd); rc != 0) {
+        ::close(fd);
+        return rc;
+    }
+    uv_tcp_nodelay(&upstream_.uv.tcp, 1);
+    const socklen_t length = address->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    int rc = 0;
+    do {
+        rc = ::connect(fd, address, length);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0 && errno != EINPROGRESS) return uv_translate_sys_error(errno);
+    return 0;
+}
+
+// The first read of an unconfirmed server socket: bytes or a clean EOF mean
+// the server accepted; an error of the handshake itself means the connect
+// failed (the next address is tried); any other error came after it was up.
+// Returns whether the read is still to be handled.
+bool Connection::confirm_connect_by_read(ssize_t nread) {
+    connect_unconfirmed_ = false;
+    const bool failed = nread == UV_ECONNREFUSED || nread == UV_ETIMEDOUT || nread == UV_EHOSTUNREACH ||
+                        nread == UV_ENETUNREACH;
+    on_connected(failed ? static_cast<int>(nread) : 0);
+    proxy_.connection_callbacks().ran(*this, ConnectionCallback::connect);
+    return !failed && !upstream_.closed;
+}
+
+// From the tick: a server that accepted but has not spoken yet is connected
+// all the same (getpeername fails with ENOTCONN until the TCP handshake is done).
+void Connection::confirm_connect_by_peer(session::Clock::time_point now) {
+    if (!connect_unconfirmed_ || upstream_.closed) return;
+    // Asked before the session's connect timeout can end it, however short that is.
+    const auto wait = std::min<session::Clock::duration>(connect_confirm_after, proxy_.config().connect_timeout / 2);
+    if (now - connect_started_at_ < wait) return;
+    sockaddr_storage peer{};
+    int length = sizeof peer;
+    if (uv_tcp_getpeername(&upstream_.uv.tcp, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return;
+    connect_unconfirmed_ = false;
+    on_connected(0);
+    proxy_.connection_callbacks().ran(*this, ConnectionCallback::connect);
 }
 
 // The attempt on the current address failed (at once or in its callback).

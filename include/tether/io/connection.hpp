@@ -132,6 +132,9 @@ private:
     void connect_upstream();
     void on_resolved(int status, addrinfo* result);
     void connect_tcp(const sockaddr* address);
+    int start_tcp_connect(const sockaddr* address);
+    bool confirm_connect_by_read(ssize_t nread);
+    void confirm_connect_by_peer(session::Clock::time_point now);
     void connect_next_address();
     void on_address_failed(int status);
     void on_connected(int status);
@@ -198,6 +201,9 @@ private:
     bool finished_ = false;
     int entry_depth_ = 0;  // EntryGuards on the stack
     bool upstream_counted_ = false;
+    // A TCP connect was started and no read or tick has confirmed it yet (upstream_connect.cpp).
+    bool connect_unconfirmed_ = false;
+    session::Clock::time_point connect_started_at_{};
     std::uint16_t peer_port_ = 0;  // next to the flags: no padding of its own
     std::string peer_;
     // Its handshake slot (under Proxy::gate_address, the peer's IP), admission

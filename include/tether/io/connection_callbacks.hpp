@@ -14,14 +14,14 @@ class Connection;
 enum class ConnectionCallback : std::uint8_t { connect, read, write, close };
 
 struct ConnectionCallbackCounts {
-    std::uint64_t connect = 0;            // upstream connect callbacks (any status)
+    std::uint64_t connect = 0;            // upstream connects confirmed or failed: a TCP one by its first read or a tick, a unix one by its callback
     std::uint64_t read = 0;               // read callbacks (nread 0 and errors included)
     std::uint64_t write = 0;              // queued writes completed (any status)
     std::uint64_t write_cancelled = 0;    // ... of them with UV_ECANCELED (their handle closed first)
     std::uint64_t close = 0;              // handle close callbacks
     std::uint64_t writes_queued = 0;      // uv_write requests started (the kernel did not take it all at once)
     std::uint64_t write_failed_at_once = 0;    // uv_try_write or uv_write returned an error
-    std::uint64_t connect_failed_at_once = 0;  // uv_tcp_connect returned an error
+    std::uint64_t connect_failed_at_once = 0;  // connect() or uv_pipe_connect failed inside the call
     std::uint64_t finished = 0;           // Connections handed back to the Proxy (deleted)
 };
 
