@@ -42,11 +42,9 @@ void Connection::connect_upstream() {
     const auto& address = proxy_.config().upstream;
     // An address literal needs no resolver round trip (libuv runs getaddrinfo
     // on its thread pool), nor any request: a name is resolved on every connect.
-    if (address.kind == config::Address::Kind::tcp) {
-        if (const sockaddr* literal = proxy_.upstream_literal()) {
-            connect_tcp(literal);
-            return;
-        }
+    if (const sockaddr* literal = proxy_.upstream_literal()) {
+        connect_tcp(literal);
+        return;
     }
     connect_requests_ = std::make_unique<ConnectRequests>();
     connect_requests_->resolve.data = this;
@@ -164,11 +162,9 @@ int Connection::start_tcp_connect(const sockaddr* address) {
 // failed (the next address is tried); any other error came after it was up.
 // Returns whether the read is still to be handled.
 bool Connection::confirm_connect_by_read(ssize_t nread) {
-    connect_unconfirmed_ = false;
     const bool failed = nread == UV_ECONNREFUSED || nread == UV_ETIMEDOUT || nread == UV_EHOSTUNREACH ||
                         nread == UV_ENETUNREACH;
-    on_connected(failed ? static_cast<int>(nread) : 0);
-    proxy_.connection_callbacks().ran(*this, ConnectionCallback::connect);
+    connect_confirmed(failed ? static_cast<int>(nread) : 0);
     return !failed && !upstream_.closed;
 }
 
@@ -182,8 +178,14 @@ void Connection::confirm_connect_by_peer(session::Clock::time_point now) {
     sockaddr_storage peer{};
     int length = sizeof peer;
     if (uv_tcp_getpeername(&upstream_.uv.tcp, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return;
+    connect_confirmed(0);
+}
+
+// Where every connect attempt's outcome lands: a unix socket's from its
+// connect callback, a TCP one's from its first read or a tick.
+void Connection::connect_confirmed(int status) {
     connect_unconfirmed_ = false;
-    on_connected(0);
+    on_connected(status);
     proxy_.connection_callbacks().ran(*this, ConnectionCallback::connect);
 }
 
@@ -216,8 +218,7 @@ void Connection::connect_cb(uv_connect_t* req, int status) {
     auto* self = static_cast<Connection*>(req->data);
     EntryGuard guard(*self);
     --self->pending_requests_;
-    self->on_connected(status);
-    self->proxy_.connection_callbacks().ran(*self, ConnectionCallback::connect);
+    self->connect_confirmed(status);
 }
 
 // A failed address's handle has closed: its memory may be initialized again

@@ -135,6 +135,7 @@ private:
     int start_tcp_connect(const sockaddr* address);
     bool confirm_connect_by_read(ssize_t nread);
     void confirm_connect_by_peer(session::Clock::time_point now);
+    void connect_confirmed(int status);
     void connect_next_address();
     void on_address_failed(int status);
     void on_connected(int status);

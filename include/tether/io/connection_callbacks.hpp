@@ -14,7 +14,9 @@ class Connection;
 enum class ConnectionCallback : std::uint8_t { connect, read, write, close };
 
 struct ConnectionCallbackCounts {
-    std::uint64_t connect = 0;            // upstream connects confirmed or failed: a TCP one by its first read or a tick, a unix one by its callback
+    // Upstream connects confirmed or failed: a TCP one by its first read or a
+    // tick (upstream_connect.cpp), a unix one by its connect callback.
+    std::uint64_t connect = 0;
     std::uint64_t read = 0;               // read callbacks (nread 0 and errors included)
     std::uint64_t write = 0;              // queued writes completed (any status)
     std::uint64_t write_cancelled = 0;    // ... of them with UV_ECANCELED (their handle closed first)
