@@ -37,11 +37,21 @@ MAKE_TEST_CERTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
 MAX_ALLOWED_PACKET = 64 * 1024 * 1024
 
 
+_issued_ports = set()
+
+
 def free_port(host="127.0.0.1"):
-    """A loopback TCP port that was free a moment ago (bind port 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A loopback TCP port that was free a moment ago (bind port 0, read it, close), and one
+    this process has not handed out before: the kernel may give the same port to two binds in
+    a row once the first is closed, and a tether started with that port for both --listen and
+    --admin fails with "address already in use"."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _issued_ports:
+            _issued_ports.add(port)
+            return port
 
 
 def _which(*names):

@@ -43,15 +43,20 @@ class Tether:
         self.port = None
         self.unix_path = None
         listen = self.flags.get("listen")
+        # Ports this object picked itself, which start() may pick again if another process
+        # took one between free_port() and tether's bind.
+        self._picked = set()
         if listen is None and "listen" not in self.flags:
             self.port = free_port()
             self.flags["listen"] = f"{self.host}:{self.port}"
+            self._picked.add("listen")
         elif isinstance(listen, str) and listen.startswith("unix:"):
             self.unix_path = listen[len("unix:"):]
         elif isinstance(listen, str):
             self.port = int(listen.rsplit(":", 1)[1])
         if "admin" not in self.flags:
             self.flags["admin"] = f"{self.host}:{free_port()}"
+            self._picked.add("admin")
         self.admin_port = int(self.flags["admin"].rsplit(":", 1)[1]) if self.flags["admin"] else None
         if "upstream" not in self.flags:
             self.flags["upstream"] = upstream
@@ -79,12 +84,36 @@ class Tether:
         if not os.access(binary, os.X_OK):
             raise AssertionError(f"tether binary {binary} not found or not executable "
                                  "(build it, or set TETHER_BIN)")
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=self._log, env=clean_env(self.env))
-        if wait:
-            self.wait_healthy(timeout)
+        for attempt in range(3):
+            self._log = open(self.log_path, "wb")
+            self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self._log,
+                                         stderr=self._log, env=clean_env(self.env))
+            if not wait:
+                return self
+            try:
+                self.wait_healthy(timeout)
+                return self
+            except AssertionError:
+                if attempt == 2 or not self._lost_picked_port():
+                    raise
+                self._log.close()
+                self._repick_ports()
         return self
+
+    def _lost_picked_port(self):
+        """tether exited because a port this object picked was taken by someone else."""
+        if self.proc.poll() is None:
+            return False
+        return any("address already in use" in line and f"={self.flags[flag]} " in line
+                   for line in self.log().splitlines() for flag in self._picked)
+
+    def _repick_ports(self):
+        if "listen" in self._picked:
+            self.port = free_port()
+            self.flags["listen"] = f"{self.host}:{self.port}"
+        if "admin" in self._picked:
+            self.admin_port = free_port()
+            self.flags["admin"] = f"{self.host}:{self.admin_port}"
 
     def wait_healthy(self, timeout=10):
         def healthy():

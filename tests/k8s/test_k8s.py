@@ -22,7 +22,6 @@ import pathlib
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,8 @@ K8S = REPO / "deploy" / "k8s"
 PROMETHEUS = K8S / "prometheus"
 RULES = PROMETHEUS / "tether-rules.yaml"
 DASHBOARD = REPO / "dashboards" / "tether.json"
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from mariadb_server import free_port  # noqa: E402
 KUSTOMIZATIONS = ["base", "overlays/sidecar", "overlays/sidecar-pre-1.29", "overlays/gateway"]
 
 # Names the manifests, rules and dashboard use before tether has them (issue 8; the lead adds them):
@@ -443,12 +444,6 @@ def test_every_metric_in_the_rules_and_the_dashboard_is_one_tether_exports():
 
 
 # ---- tether takes the configuration -----------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(port, path):

@@ -44,6 +44,7 @@ if _IT not in sys.path:
     sys.path.insert(0, _IT)
 
 from helpers import Metrics, parse_metrics  # noqa: E402
+from mariadb_server import free_port  # noqa: E402
 from tether_proc import Tether, tether_binary  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
@@ -152,9 +153,7 @@ class ClientHost:
         run(["ip", "netns", "del", self.ns], check=False)
 
     def free_port(self):
-        with socket.socket() as s:
-            s.bind((self.host_ip, 0))
-            return s.getsockname()[1]
+        return free_port(self.host_ip)
 
     def vanish(self):
         vanish(self.ns, self.veth_ns)

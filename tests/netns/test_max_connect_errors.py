@@ -28,13 +28,18 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import pymysql
 
-TETHER_BIN = os.environ.get("TETHER_BIN", "/work/main/build/tether")
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+from mariadb_server import free_port as _free_port  # noqa: E402
+
+TETHER_BIN = os.environ.get("TETHER_BIN", os.path.join(REPO, "build", "tether"))
 RESERVED_USER = os.environ.get("TETHER_RESERVED_USER", "tether_abort_login")
 HANDSHAKE_TIMEOUT_S = 1.0
 
@@ -128,14 +133,6 @@ def test_rig_counts_connect_errors(mariadb_netns):
 # ---------------------------------------------------------------------------
 # 2. tether in front of it: bad clients must not count against its address.
 # ---------------------------------------------------------------------------
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def _listening(port):
     """True if something listens on 127.0.0.1:port (read /proc, no connect:
