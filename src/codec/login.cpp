@@ -1,5 +1,6 @@
 // The client's login: HandshakeResponse41, its SSLRequest prefix, and COM_CHANGE_USER.
 #include <algorithm>
+#include <array>
 
 #include "tether/codec/command.hpp"
 #include "tether/codec/handshake.hpp"
@@ -75,13 +76,23 @@ std::string_view read_attributes(WireReader& r, std::vector<std::pair<std::strin
     if (!total) return "connection attributes length is not a length-encoded integer";
     if (*total > r.remaining()) return "connection attributes run past the payload";
     WireReader block(*r.bytes(static_cast<std::size_t>(*total)));
-    // Counted first, so the vector is allocated once, not grown (and its
+    // Read once into views, so the vector is allocated once, not grown (and its
     // strings moved) once per doubling: a driver sends 5 to 20 attributes.
+    constexpr std::size_t viewed = 32;
+    std::array<std::pair<std::string_view, std::string_view>, viewed> views;
     std::size_t pairs = 0;
-    for (WireReader scan = block; !scan.at_end(); ++pairs) {
+    while (!block.at_end() && pairs < viewed) {
+        auto key = block.lenenc_string();
+        auto value = block.lenenc_string();
+        if (!key || !value) return "connection attribute runs past the attribute block";
+        views[pairs++] = {*key, *value};
+    }
+    std::size_t more = 0;  // past the first 32 (rare): counted, then read again
+    for (WireReader scan = block; !scan.at_end(); ++more) {
         if (!scan.lenenc_string() || !scan.lenenc_string()) break;
     }
-    out.reserve(out.size() + pairs + 1);
+    out.reserve(out.size() + pairs + more + 1);
+    for (std::size_t i = 0; i < pairs; ++i) out.emplace_back(std::string(views[i].first), std::string(views[i].second));
     while (!block.at_end()) {
         auto key = block.lenenc_string();
         auto value = block.lenenc_string();

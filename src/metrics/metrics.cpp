@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <array>
 #include <fstream>
 #include <iterator>
@@ -19,8 +20,6 @@
 #include "tether/attribution/label_budget.hpp"
 
 namespace tether::metrics {
-
-namespace {
 
 // Series of one client/user pair.
 struct PairSeries {
@@ -40,6 +39,8 @@ struct PairSeries {
     double open = 0;
     Clock::time_point idle_since{};
 };
+
+namespace {
 
 double open_fds() {
     double count = 0;
@@ -237,13 +238,26 @@ struct Metrics::State {
         }
     }
 
+    // The pair's record, made if it has none. A session's labels carry theirs.
     PairSeries& series(const SessionLabels& labels) {
+        if (labels.series != nullptr) return held(labels);
         if (auto found = pairs.find(key_of(labels)); found != pairs.end()) return found->second;
         auto it = pairs.try_emplace({labels.client, labels.user}).first;
         clients.acquire(labels.client);
         users.acquire(labels.user);
         it->second.opened = &opened.Add({{"client", labels.client}, {"user", labels.user}});
         return it->second;
+    }
+    // The record a session's labels carry: a pair is swept only once no session holds it.
+    PairSeries& held(const SessionLabels& labels) {
+        assert(pairs.find(key_of(labels)) != pairs.end() && &pairs.find(key_of(labels))->second == labels.series);
+        return *labels.series;
+    }
+    // The pair's record if it has one.
+    PairSeries* find(const SessionLabels& labels) {
+        if (labels.series != nullptr) return &held(labels);
+        auto it = pairs.find(key_of(labels));
+        return it == pairs.end() ? nullptr : &it->second;
     }
 
     MetricsConfig config;
@@ -282,14 +296,16 @@ Metrics::~Metrics() = default;
 
 SessionLabels Metrics::hold_labels(const std::string& client, const std::string& user) {
     SessionLabels labels{state_->clients.peek(client), state_->users.peek(user)};
-    ++state_->series(labels).holders;
+    PairSeries& s = state_->series(labels);
+    ++s.holders;
+    labels.series = &s;
     return labels;
 }
 
 void Metrics::release_labels(const SessionLabels& labels, Clock::time_point now) {
-    auto it = state_->pairs.find(key_of(labels));
-    if (it == state_->pairs.end() || it->second.holders == 0) return;
-    if (--it->second.holders == 0) it->second.idle_since = now;
+    PairSeries* s = state_->find(labels);
+    if (s == nullptr || s->holders == 0) return;
+    if (--s->holders == 0) s->idle_since = now;
 }
 
 void Metrics::session_opened(const SessionLabels& labels) {
@@ -299,9 +315,9 @@ void Metrics::session_opened(const SessionLabels& labels) {
 }
 
 void Metrics::session_ended_open(const SessionLabels& labels) {
-    auto it = state_->pairs.find(key_of(labels));
-    if (it == state_->pairs.end() || it->second.open <= 0) return;
-    auto& s = it->second;
+    PairSeries* found = state_->find(labels);
+    if (found == nullptr || found->open <= 0) return;
+    auto& s = *found;
     s.open -= 1;
     if (s.open <= 0) {
         // The series go; when the pair opens again its leak figures start from nothing.
@@ -355,11 +371,11 @@ void Metrics::accept_failed(std::string_view error) {
 
 void Metrics::set_leak_stats(const SessionLabels& labels, double suspects, double max_idle_seconds,
                              double idle_in_transaction) {
-    auto it = state_->pairs.find(key_of(labels));
-    if (it == state_->pairs.end() || it->second.open <= 0) return;
-    it->second.leak_suspects = suspects;
-    it->second.max_idle_seconds = max_idle_seconds;
-    it->second.idle_in_transaction = idle_in_transaction;
+    PairSeries* s = state_->find(labels);
+    if (s == nullptr || s->open <= 0) return;
+    s->leak_suspects = suspects;
+    s->max_idle_seconds = max_idle_seconds;
+    s->idle_in_transaction = idle_in_transaction;
 }
 
 void Metrics::orphan_closed() { state_->orphans.Increment(); }

@@ -22,10 +22,16 @@ namespace tether::metrics {
 
 using Clock = std::chrono::steady_clock;
 
+struct PairSeries;  // the metrics layer's own record of a client/user pair
+
 // The labels one session is counted under, after the cardinality budget.
 struct SessionLabels {
     std::string client;
     std::string user;
+    // The pair's record as hold_labels() found it, so the session's later steps
+    // skip the lookup. It lives while any session holds the labels; null on
+    // labels that hold_labels() did not return (they are looked up).
+    PairSeries* series = nullptr;
 };
 
 struct MetricsConfig {

@@ -126,6 +126,25 @@ TEST_CASE("encode_login builds a login from values") {
     CHECK(back.value.attributes == l.attributes);
 }
 
+TEST_CASE("a login with more attributes than the decoder views at once keeps them all, in order") {
+    Login l;
+    l.capabilities = cap::protocol_41 | cap::secure_connection | cap::plugin_auth | cap::connect_attrs;
+    l.user = "u";
+    l.auth_plugin_name = "p";
+    for (int i = 0; i < 40; ++i) l.attributes.emplace_back("key" + std::to_string(i), std::string(20, 'a' + i % 26));
+    auto back = decode_login(encode_login(l));
+    REQUIRE(back.ok());
+    CHECK(back.value.attributes == l.attributes);
+    SUBCASE("one past the first 32 that runs past the block is malformed") {
+        auto bytes = encode_login(l);
+        // The last value's length byte (20) made longer than what is left of the block.
+        const std::size_t last_value_length = bytes.size() - 21;
+        REQUIRE(std::to_integer<int>(bytes[last_value_length]) == 20);
+        bytes[last_value_length] = std::byte{21};
+        CHECK(decode_login(bytes).malformed());
+    }
+}
+
 TEST_CASE("CONNECT_ATTRS without an attribute block is a login with no attributes") {
     auto payload = copy_prefix(libmariadb_login, libmariadb_login.size() - 140);  // drop 0x8b + 139 bytes
     REQUIRE(std::to_integer<int>(payload.back()) == 0);                         // the plugin name's NUL
