@@ -40,12 +40,10 @@ std::optional<std::vector<LabelRule>> parse_label_rules(std::string_view spec, s
 }
 
 std::string clean_label_value(std::string_view raw) {
-    std::string out;
-    out.reserve(std::min(raw.size(), max_label_length));
-    for (char c : raw) {
-        if (out.size() == max_label_length) break;
+    std::string out(raw.substr(0, max_label_length));
+    for (char& c : out) {
         const auto u = static_cast<unsigned char>(c);
-        out.push_back(u >= 0x20 && u < 0x7F && c != '"' && c != '\\' ? c : '_');
+        if (u < 0x20 || u >= 0x7F || c == '"' || c == '\\') c = '_';
     }
     return out;
 }

@@ -217,7 +217,7 @@ void Proxy::on_accept(int fd, const sockaddr_storage& peer_address) {
     }
     connection->set_peer_port(port);
     connections_.emplace(connection->id(), connection);
-    log::debug("accepted", {{"id", std::to_string(connection->id())}, {"peer", peer}});
+    if (log::enabled(log::Level::debug)) log::debug("accepted", {{"id", std::to_string(connection->id())}, {"peer", peer}});
     // Before any server connection is made: a client that never logs in must
     // not hold one of the server's slots beyond the cap.
     const std::string address = config_.listen.kind == config::Address::Kind::tcp ? peer : std::string();
@@ -263,7 +263,8 @@ void Proxy::on_session_events(Connection& connection, const session::Actions& ac
 void Proxy::on_session_event(Connection& connection, const session::SessionEvent& event) {
     using std::holds_alternative;
     const auto& s = connection.session();
-    const std::string id = std::to_string(connection.id());
+    // Only for a line that is written (a temporary lives as long as the line's call).
+    const auto id = [&connection] { return std::to_string(connection.id()); };
     if (holds_alternative<session::GreetingReceived>(event) && !tls_.upstream_verifies()) record_upstream(true, {});
     if (const auto* refused = std::get_if<session::UpstreamRefused>(&event)) {
         metrics_.upstream_refused(refused->error ? std::optional<std::uint16_t>(refused->error->code) : std::nullopt);
@@ -282,7 +283,7 @@ void Proxy::on_session_event(Connection& connection, const session::SessionEvent
         if (holds_alternative<session::ChangeUserAccepted>(event)) {
             // COM_CHANGE_USER: admit() decides and charges the new identity, like a login.
             ledger_.reattributed(connection.account(), login, connection.peer(), now());
-            log::info("session_reattributed", {{"id", id}, {"client", connection.account().client_label()},
+            log::info("session_reattributed", {{"id", id()}, {"client", connection.account().client_label()},
                                                {"user", login.user}, {"database", login_database(s)}});
         } else {
             ledger_.login_received(connection.account(), login, connection.peer());
@@ -291,7 +292,7 @@ void Proxy::on_session_event(Connection& connection, const session::SessionEvent
     if (holds_alternative<session::Authenticated>(event)) {
         const bool slot_freed = ledger_.authenticated(connection.account(), gate_address(connection));
         const codec::Login& login = *s.login();
-        if (log::enabled(log::Level::info)) log::info("session_opened", {{"id", id},
+        if (log::enabled(log::Level::info)) log::info("session_opened", {{"id", id()},
                                      {"client", connection.account().client_label()},
                                      {"user", login.user},
                                      {"database", login_database(s)},
@@ -301,17 +302,17 @@ void Proxy::on_session_event(Connection& connection, const session::SessionEvent
     }
     if (const auto* failed = std::get_if<session::AuthFailed>(&event)) {
         ledger_.auth_failed(connection.account());
-        log::warn("auth_failed", {{"id", id},
+        log::warn("auth_failed", {{"id", id()},
                                   {"client", connection.account().client_label()},
                                   {"user", s.login() != nullptr ? s.login()->user : std::string()},
                                   {"peer", connection.peer()},
                                   {"detail", failed->detail()}});
     } else if (const auto* desynced = std::get_if<session::Desynced>(&event)) {
         metrics_.desynced(desynced->category);
-        log::warn("session_desynced", {{"id", id}, {"client", connection.account().client_label()}, {"detail", desynced->detail()}});
+        log::warn("session_desynced", {{"id", id()}, {"client", connection.account().client_label()}, {"detail", desynced->detail()}});
     } else if (const std::string note = session::event_detail(event); !note.empty()) {
         // Refusals, an upstream unreachable or misbehaving, abandoned handshakes.
-        log::info("session_note", {{"id", id}, {"peer", connection.peer()}, {"phase", std::string(session::phase_name(s.phase()))},
+        log::info("session_note", {{"id", id()}, {"peer", connection.peer()}, {"phase", std::string(session::phase_name(s.phase()))},
                                    {"detail", note}});
     }
 }

@@ -88,7 +88,8 @@ void Session::on_authenticated(const codec::LogicalPacket& ok_packet, Actions& o
     tracker_.set_last_command_at(now_);
     idle_since_ = now_;
     // Only the login's identity is kept for the session's life: not the
-    // greeting, not the auth response.
+    // greeting (but its version), not the auth response.
+    server_version_ = std::move(greeting_->server_version);
     greeting_.reset();
     detail::release(login_->auth_response);
     enter(Phase::command);

@@ -14,6 +14,7 @@ void Session::finish_upstream(Actions& out) {
     detail::release(client_pending_);
     detail::release(login_packet_);
     early_client_bytes_.release();
+    if (greeting_) server_version_ = greeting_->server_version;  // the finisher takes the greeting
     finisher_ = std::make_unique<HandshakeFinisher>(config_.reserved_user, turn_, std::move(greeting_),
                                                     std::move(upstream_pending_), now_ + config_.handshake_timeout,
                                                     upstream_ssl_capabilities_,

@@ -14,10 +14,11 @@ void Session::refuse_before_greeting(std::string_view why, Actions& out) {
 }
 
 // What the session keeps of a greeting for its life (relayed, or read by the
-// finisher): the server's thread id and version.
+// finisher): the server's thread id and version. A relayed greeting stays in
+// greeting_ until the login completes, and its version with it.
 void Session::adopt_greeting(const codec::Greeting& greeting, Actions& out) {
     thread_id_ = greeting.thread_id;
-    server_version_ = greeting.server_version;
+    if (&greeting != greeting_.get()) server_version_ = greeting.server_version;
     out.raise(GreetingReceived{});
 }
 

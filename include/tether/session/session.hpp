@@ -110,7 +110,8 @@ public:
     [[nodiscard]] std::optional<CloseReason> close_reason() const { return reason_; }
     [[nodiscard]] const codec::Login* login() const { return login_ ? &*login_ : nullptr; }
     [[nodiscard]] std::uint32_t upstream_thread_id() const { return thread_id_; }
-    [[nodiscard]] const std::string& server_version() const { return server_version_; }
+    // As the greeting sent it (kept from the greeting's own copy once the login completes).
+    [[nodiscard]] const std::string& server_version() const { return greeting_ ? greeting_->server_version : server_version_; }
     // Also while half a compressed frame has passed: a response's last bytes
     // may still be on their way after the tracker saw its end.
     [[nodiscard]] bool command_in_flight() const { return phase_ == Phase::command && !at_rest(); }
