@@ -71,7 +71,14 @@ DecodeResult<LogicalPacket> decode_logical_packet(Bytes input, std::size_t max_p
     }
 
     LogicalPacket logical;
-    logical.payload.reserve(payload_total);
+    if (offset == header_size + payload_total) {  // one physical packet: viewed, not copied
+        const auto packet = decode_packet(input);
+        logical.first_sequence_id = packet.value.header.sequence_id;
+        logical.last_sequence_id = packet.value.header.sequence_id;
+        logical.payload = packet.value.payload;
+        return Result::success(std::move(logical), offset);
+    }
+    logical.joined.reserve(payload_total);
     std::size_t pos = 0;
     first = true;
     while (pos < offset) {
@@ -79,9 +86,10 @@ DecodeResult<LogicalPacket> decode_logical_packet(Bytes input, std::size_t max_p
         if (first) logical.first_sequence_id = packet.value.header.sequence_id;
         first = false;
         logical.last_sequence_id = packet.value.header.sequence_id;
-        logical.payload.insert(logical.payload.end(), packet.value.payload.begin(), packet.value.payload.end());
+        logical.joined.insert(logical.joined.end(), packet.value.payload.begin(), packet.value.payload.end());
         pos += packet.consumed;
     }
+    logical.payload = logical.joined;
     return Result::success(std::move(logical), offset);
 }
 

@@ -51,9 +51,10 @@ HandshakeFinisher::Step HandshakeFinisher::advance(codec::Bytes server_bytes, st
             step.problem = "the server sent a packet tether cannot follow";
             break;
         }
-        erase_front(pending_, packet.consumed);
+        // The payload is viewed in pending_: read before it is erased.
         turn_.on_server_packet(packet.value);
         const auto first = std::to_integer<std::uint8_t>(packet.value.payload[0]);
+        erase_front(pending_, packet.consumed);
         if (first == codec::ok_header) {
             // A login that needed no secret succeeded: leave as a client would.
             codec::append_com_quit(to_upstream);

@@ -14,13 +14,13 @@ namespace {
 constexpr std::size_t ed25519_signature_size = 64;
 
 // The plugin an AuthSwitchRequest names (0xFE, name, NUL, data).
-std::string_view switch_plugin(const std::vector<std::byte>& payload) {
+std::string_view switch_plugin(codec::Bytes payload) {
     std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
     text.remove_prefix(1);
     return text.substr(0, text.find('\0'));
 }
 
-bool is_fast_auth_success(const std::vector<std::byte>& payload) {
+bool is_fast_auth_success(codec::Bytes payload) {
     auto more = codec::decode_auth_more_data(payload);
     return more.ok() && more.value.is_fast_auth_success();
 }

@@ -53,9 +53,10 @@ void Session::relay_auth_exchange(Actions& out) {
             end_both(CloseReason::handshake_failed, out);
             return;
         }
+        // The packet's payload is viewed in upstream_pending_: read before it is erased.
         if (std::string why = clear_password_request(packet.value.payload); !why.empty()) {
-            detail::erase_front(upstream_pending_, packet.consumed);
             turn_.on_server_packet(packet.value);
+            detail::erase_front(upstream_pending_, packet.consumed);
             // In the place of the server's packet, in the client leg's numbering; the
             // finisher gives the server's request a wrong answer, so it ends the login cleanly.
             return refuse_client(static_cast<std::uint8_t>(packet.value.first_sequence_id - leg_shift_), std::move(why),
@@ -66,24 +67,29 @@ void Session::relay_auth_exchange(Actions& out) {
                              upstream_pending_.begin() + static_cast<std::ptrdiff_t>(packet.consumed));
         // Back to the client leg's numbering (the legs differ by tether's or the client's SSLRequest).
         if (leg_shift_ != 0) codec::shift_sequence_ids(std::span(out.to_client).subspan(at), -leg_shift_);
-        detail::erase_front(upstream_pending_, packet.consumed);
         turn_.on_server_packet(packet.value);
         const auto& payload = packet.value.payload;
         const std::uint8_t first = payload.empty() ? 0xFF : std::to_integer<std::uint8_t>(payload[0]);
-        if (first == codec::ok_header) return on_authenticated(packet.value, out);
+        if (first == codec::ok_header) {
+            const auto ok = codec::decode_ok(payload, greeting_->capabilities & login_->capabilities);
+            detail::erase_front(upstream_pending_, packet.consumed);
+            return on_authenticated(ok, out);
+        }
         if (first == codec::err_header) {
-            out.raise(AuthFailed{detail::server_error(payload)});
+            AuthFailed failed{detail::server_error(payload)};
+            detail::erase_front(upstream_pending_, packet.consumed);
+            out.raise(std::move(failed));
             end_both(CloseReason::auth_failed, out);
             return;
         }
+        detail::erase_front(upstream_pending_, packet.consumed);
         // AuthSwitchRequest, AuthMoreData, a next factor: the client answers.
     }
 }
 
 // The login's OK: the session is open, and every handshake buffer goes.
-void Session::on_authenticated(const codec::LogicalPacket& ok_packet, Actions& out) {
+void Session::on_authenticated(const codec::DecodeResult<codec::OkPacket>& ok, Actions& out) {
     authenticated_ = true;
-    auto ok = codec::decode_ok(ok_packet.payload, greeting_->capabilities & login_->capabilities);
     if (ok.ok()) tracker_.set_in_transaction((ok.value.status_flags & codec::status::in_trans) != 0);
     tracker_.set_last_command_at(now_);
     idle_since_ = now_;

@@ -42,12 +42,23 @@ void encode_header(PacketHeader header, std::byte out[header_size]);
 // Returns the sequence id after the last packet written.
 std::uint8_t append_packet(std::vector<std::byte>& out, std::uint8_t sequence_id, Bytes payload);
 
-// A logical packet reassembled from its physical packets (handshake phase only:
-// the command-phase relay never copies payloads).
+// A logical packet (handshake phase only: the command-phase relay reads
+// headers, not payloads). One physical packet, which every handshake packet
+// within tether's limits is (all far below 16 MiB), has its payload viewed in
+// the input; only a longer one is joined, into `joined`. So `payload` is valid
+// while the input is unchanged: read it before erasing or growing the buffer it
+// came from. Moved, never copied (a copy would view the original's `joined`).
 struct LogicalPacket {
     std::uint8_t first_sequence_id = 0;
     std::uint8_t last_sequence_id = 0;
-    std::vector<std::byte> payload;
+    Bytes payload;
+    std::vector<std::byte> joined;
+
+    LogicalPacket() = default;
+    LogicalPacket(LogicalPacket&&) noexcept = default;
+    LogicalPacket& operator=(LogicalPacket&&) noexcept = default;
+    LogicalPacket(const LogicalPacket&) = delete;
+    LogicalPacket& operator=(const LogicalPacket&) = delete;
 };
 
 // Malformed when the sequence ids of the continuation packets are not

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tether/codec/handshake.hpp"
+#include "tether/codec/response.hpp"
 #include "tether/session/actions.hpp"
 #include "tether/session/close_reason.hpp"
 #include "tether/session/command_tracker.hpp"
@@ -178,7 +179,7 @@ private:
     void forward_client_bytes(codec::Bytes chunk, Actions& out);
     // session_auth.cpp
     void relay_auth_exchange(Actions& out);
-    void on_authenticated(const codec::LogicalPacket& ok, Actions& out);
+    void on_authenticated(const codec::DecodeResult<codec::OkPacket>& ok, Actions& out);
     void replay_early_client_bytes();
     [[nodiscard]] std::string clear_password_request(codec::Bytes payload) const;
     [[nodiscard]] bool login_sends_password_in_clear() const;

@@ -1,4 +1,5 @@
 // Every fixture in tests/fixtures/mysql decoded per its `kinds:` and checked against its `expect:` and `anomaly:` lines.
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -410,8 +411,7 @@ TEST_CASE("every uncompressed fixture stream reassembles one byte at a time") {
                     REQUIRE(logical.ok());
                     CHECK(logical.consumed == expected);
                     CHECK(logical.value.first_sequence_id == packets[index].header.sequence_id);
-                    CHECK(logical.value.payload ==
-                          std::vector(packets[index].payload.begin(), packets[index].payload.end()));
+                    CHECK(std::ranges::equal(logical.value.payload, packets[index].payload));
                 }
             }
             offset += expected;

@@ -1,4 +1,5 @@
 // Framing: headers, physical packets split at every byte, 0xFFFFFF continuation, limits and sequence ids.
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include "fixture.hpp"
@@ -69,6 +70,9 @@ TEST_CASE("a packet split at every byte boundary is need_more until complete") {
         if (logical.ok()) {
             CHECK(logical.consumed == first);
             CHECK(logical.value.payload.size() == 0x21);
+            // One physical packet: viewed in the input, nothing joined.
+            CHECK(logical.value.payload.data() == prefix.data() + header_size);
+            CHECK(logical.value.joined.empty());
         }
     }
 }
@@ -111,7 +115,8 @@ TEST_CASE("a payload longer than 0xFFFFFF continues in the next packet") {
     CHECK(logical.consumed == stream.size());
     CHECK(logical.value.first_sequence_id == 3);
     CHECK(logical.value.last_sequence_id == 4);
-    CHECK(logical.value.payload == payload);
+    CHECK(std::ranges::equal(logical.value.payload, payload));
+    CHECK(logical.value.payload.data() == logical.value.joined.data());  // joined from two physical packets
 
     // Incomplete at the points that matter: inside the first payload, at the
     // second header, inside the second header, inside the second payload.
@@ -135,7 +140,8 @@ TEST_CASE("a payload of exactly 0xFFFFFF bytes ends with an empty packet") {
     CHECK(logical.consumed == stream.size());
     CHECK(logical.value.first_sequence_id == 0);
     CHECK(logical.value.last_sequence_id == 1);
-    CHECK(logical.value.payload == payload);
+    CHECK(std::ranges::equal(logical.value.payload, payload));
+    CHECK(logical.value.payload.data() == logical.value.joined.data());  // joined from two physical packets
 }
 
 TEST_CASE("continuation packets with non-consecutive sequence ids are malformed") {

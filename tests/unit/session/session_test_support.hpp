@@ -25,12 +25,19 @@ inline ByteVec login_bytes(codec::Capabilities caps = modern_caps, std::string u
     return frame(1, codec::encode_login(test_login(caps, std::move(user), "tether_test", std::move(attributes))));
 }
 
+// A logical packet with its own copy of the payload (a test's bytes are often temporaries).
+struct OwnedPacket {
+    std::uint8_t first_sequence_id = 0;
+    std::uint8_t last_sequence_id = 0;
+    ByteVec payload;
+};
+
 // Decodes the one logical packet that makes up `bytes` (REQUIREs that it does).
-inline codec::LogicalPacket single_packet(const ByteVec& bytes) {
+inline OwnedPacket single_packet(const ByteVec& bytes) {
     auto p = codec::decode_logical_packet(bytes, 1 << 24);
     REQUIRE(p.ok());
     CHECK(p.consumed == bytes.size());
-    return p.value;
+    return {p.value.first_sequence_id, p.value.last_sequence_id, ByteVec(p.value.payload.begin(), p.value.payload.end())};
 }
 
 struct ErrSeen {
