@@ -54,7 +54,7 @@ std::string resolve_client_label(const std::vector<LabelRule>& rules, const code
         std::string_view value;
         switch (rule.kind) {
             case LabelRule::Kind::attribute:
-                if (const std::string* v = login.attribute(rule.attribute)) value = *v;
+                if (const auto v = login.attribute(rule.attribute)) value = *v;
                 break;
             case LabelRule::Kind::user:
                 value = login.user;

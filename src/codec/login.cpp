@@ -1,6 +1,5 @@
 // The client's login: HandshakeResponse41, its SSLRequest prefix, and COM_CHANGE_USER.
 #include <algorithm>
-#include <array>
 
 #include "tether/codec/command.hpp"
 #include "tether/codec/handshake.hpp"
@@ -71,46 +70,14 @@ AuthResponseEncoding login_auth_encoding(Capabilities caps) {
 
 // The attribute block: a length-encoded total, then length-encoded key/value
 // pairs that must fill it exactly.
-std::string_view read_attributes(WireReader& r, std::vector<std::pair<std::string, std::string>>& out) {
+std::string_view read_attributes(WireReader& r, ConnectionAttributes& out) {
     auto total = r.lenenc_int();
     if (!total) return "connection attributes length is not a length-encoded integer";
     if (*total > r.remaining()) return "connection attributes run past the payload";
-    WireReader block(*r.bytes(static_cast<std::size_t>(*total)));
-    // Read once into views, so the vector is allocated once, not grown (and its
-    // strings moved) once per doubling: a driver sends 5 to 20 attributes.
-    constexpr std::size_t viewed = 32;
-    std::array<std::pair<std::string_view, std::string_view>, viewed> views;
-    std::size_t pairs = 0;
-    while (!block.at_end() && pairs < viewed) {
-        auto key = block.lenenc_string();
-        auto value = block.lenenc_string();
-        if (!key || !value) return "connection attribute runs past the attribute block";
-        views[pairs++] = {*key, *value};
-    }
-    std::size_t more = 0;  // past the first 32 (rare): counted, then read again
-    for (WireReader scan = block; !scan.at_end(); ++more) {
-        if (!scan.lenenc_string() || !scan.lenenc_string()) break;
-    }
-    out.reserve(out.size() + pairs + more + 1);
-    for (std::size_t i = 0; i < pairs; ++i) out.emplace_back(std::string(views[i].first), std::string(views[i].second));
-    while (!block.at_end()) {
-        auto key = block.lenenc_string();
-        auto value = block.lenenc_string();
-        if (!key || !value) return "connection attribute runs past the attribute block";
-        out.emplace_back(std::string(*key), std::string(*value));
-    }
-    return {};
+    return ConnectionAttributes::decode(*r.bytes(static_cast<std::size_t>(*total)), out);
 }
 
-void write_attributes(WireWriter& w, const std::vector<std::pair<std::string, std::string>>& attributes) {
-    std::vector<std::byte> block;
-    WireWriter b(block);
-    for (const auto& [key, value] : attributes) {
-        b.lenenc_string(key);
-        b.lenenc_string(value);
-    }
-    w.lenenc_bytes(block);
-}
+void write_attributes(WireWriter& w, const ConnectionAttributes& attributes) { w.lenenc_bytes(attributes.block()); }
 
 void read_plugin_name(WireReader& r, Login& login) {
     if (r.at_end()) return;
@@ -132,13 +99,6 @@ void keep_tail(WireReader& r, Login& login) {
 }
 
 }  // namespace
-
-const std::string* Login::attribute(std::string_view name) const {
-    for (const auto& [key, value] : attributes) {
-        if (key == name) return &value;
-    }
-    return nullptr;
-}
 
 bool is_ssl_request(Bytes payload) {
     return payload.size() == ssl_request_size && (little_endian_u32(payload) & cap::ssl) != 0;

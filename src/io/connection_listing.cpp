@@ -35,7 +35,7 @@ admin::ConnectionInfo connection_row(std::uint64_t id, const Connection& c, sess
     if (const codec::Login* login = s.login()) {
         row.user = login->user;
         row.database = s.current_database();
-        row.attrs = login->attributes;
+        for (const auto& [key, value] : login->attributes) row.attrs.emplace_back(key, value);
     }
     row.peer = c.peer_port() != 0 ? (c.peer().find(':') != std::string::npos ? "[" + c.peer() + "]" : c.peer()) + ":" +
                                         std::to_string(c.peer_port())

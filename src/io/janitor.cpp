@@ -23,7 +23,9 @@ std::string attributes_text(const codec::Login* login) {
     if (login == nullptr) return out;
     for (const auto& [key, value] : login->attributes) {
         if (!out.empty()) out += ',';
-        out += key + '=' + value;
+        out.append(key);
+        out += '=';
+        out.append(value);
     }
     return out;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tether/codec/capabilities.hpp"
+#include "tether/codec/connection_attributes.hpp"
 #include "tether/codec/decode_result.hpp"
 #include "tether/codec/packet.hpp"
 
@@ -89,7 +90,7 @@ struct Login {
     std::optional<std::string> database;
     std::optional<std::string> auth_plugin_name;
     bool auth_plugin_name_terminated = true;  // old clients end the packet without the NUL
-    std::vector<std::pair<std::string, std::string>> attributes;  // in wire order
+    ConnectionAttributes attributes;  // in wire order
     // CLIENT_CONNECT_ATTRS set but no attribute block at all (the mysql 8.0 CLI
     // does this); kept so encode_login reproduces the packet.
     bool attributes_omitted = false;
@@ -100,8 +101,8 @@ struct Login {
     // rather than refused.
     std::vector<std::byte> unparsed_tail;
 
-    // The value of attribute `name`, or nullptr.
-    [[nodiscard]] const std::string* attribute(std::string_view name) const;
+    // The value of attribute `name`, if it was sent.
+    [[nodiscard]] std::optional<std::string_view> attribute(std::string_view name) const { return attributes.find(name); }
 };
 
 // Malformed for a pre-4.1 login (HandshakeResponse320), an SSLRequest, or any

@@ -1,4 +1,4 @@
-// Codec: what re-encoding a greeting costs in heap allocations (tether rewrites the greeting of
+// Codec: what re-encoding a greeting and decoding a login cost in heap allocations (tether does both for
 // every connection). This binary counts every operator new, so it is not one of the sanitizer
 // builds' targets (scripts/test builds codec_tests there).
 #include <doctest/doctest.h>
@@ -24,4 +24,19 @@ TEST_CASE("A greeting is re-encoded into one allocation") {
     const auto encoded = encode_greeting(decoded.value);
     CHECK(allocations() - before == 1);
     CHECK(encoded == golden);
+}
+
+TEST_CASE("A driver's login is decoded into three allocations, its attributes into one") {
+    // libmariadb 3.0.8: user "root", a 20-byte auth response, "mysql_native_password", 8 attributes.
+    const auto fixture = test::load_fixture("response41_libmariadb-3.0.8_mariadb-ext-caps_attrs.hex");
+    const auto packets = test::split_packets(fixture.bytes);
+    REQUIRE(packets.size() == 1);
+    const auto before = allocations();
+    const auto login = decode_login(packets[0].payload);
+    REQUIRE(login.ok());
+    REQUIRE(login.value.attributes.size() == 8);
+    // The auth response, the plugin name (past the short-string buffer) and the attribute block
+    // as it came (no database; "root" fits the short-string buffer); no string per attribute.
+    CHECK(allocations() - before == 3);
+    CHECK(login.value.attribute("_client_name") == std::optional<std::string_view>("libmariadb"));
 }

@@ -83,7 +83,7 @@ void describe_login(const Login& l, Decoded& d) {
         std::size_t block = 0;
         for (const auto& [key, value] : l.attributes) {
             block += lenenc_size(key.size()) + key.size() + lenenc_size(value.size()) + value.size();
-            f["attr." + key] = value;
+            f["attr." + std::string(key)] = std::string(value);
         }
         f["attrs_len"] = std::to_string(block);
     }

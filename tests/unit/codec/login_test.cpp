@@ -66,10 +66,10 @@ TEST_CASE("libmariadb login: MariaDB capabilities from the filler and attributes
     CHECK(l.attributes.front().first == "_os");
     CHECK(l.attributes.front().second == "Windows");
     CHECK(l.attributes.back().first == "_thread");
-    REQUIRE(l.attribute("program_name") != nullptr);
+    REQUIRE(l.attribute("program_name").has_value());
     CHECK(*l.attribute("program_name") == "mysql");
-    CHECK(l.attribute("_client_name") != nullptr);
-    CHECK(l.attribute("no_such_attribute") == nullptr);
+    CHECK(l.attribute("_client_name").has_value());
+    CHECK(l.attribute("no_such_attribute").has_value() == false);
     CHECK(l.unparsed_tail.empty());
     CHECK(encode_login(l) == libmariadb_login);
 }
@@ -84,7 +84,7 @@ TEST_CASE("libmysql login with a length-encoded auth response") {
     CHECK(l.user == "mindsdb");
     CHECK(l.database == "mindsdb");
     CHECK(l.auth_plugin_name == "caching_sha2_password");
-    REQUIRE(l.attribute("_client_version") != nullptr);
+    REQUIRE(l.attribute("_client_version").has_value());
     CHECK(*l.attribute("_client_version") == "8.0.20");
     CHECK(encode_login(l) == libmysql_lenenc_login);
 }

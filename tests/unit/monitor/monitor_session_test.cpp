@@ -87,7 +87,7 @@ TEST_CASE("the login for MariaDB's recorded greeting: mysql_native_password, the
         CHECK((login.capabilities & codec::cap::ssl) == 0);
         CHECK((login.capabilities & codec::cap::deprecate_eof) != 0);
         CHECK((login.capabilities & codec::cap::client_mysql) == 0);  // MariaDB's greeting has it clear
-        CHECK(login.attribute("program_name") != nullptr);
+        CHECK(login.attribute("program_name").has_value());
         CHECK(s.thread_id() == 36);
         // The recorded login, as MariaDB accepted it: the same up to the attributes.
         const auto& recorded = nth(chunks, false, 0).bytes;

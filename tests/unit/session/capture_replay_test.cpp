@@ -100,8 +100,8 @@ const codec::Login& login_of(const Replay& r) {
 }
 
 std::string attribute(const codec::Login& login, std::string_view name) {
-    const std::string* v = login.attribute(name);
-    return v != nullptr ? *v : std::string("<absent>");
+    const auto v = login.attribute(name);
+    return v ? std::string(*v) : std::string("<absent>");
 }
 
 }  // namespace

@@ -152,7 +152,7 @@ TEST_CASE("session: COM_CHANGE_USER re-attributes the session") {
         REQUIRE(d.session().login() != nullptr);
         CHECK(d.session().login()->user == "other");
         CHECK(d.session().login()->database == std::optional<std::string>("reports_db"));
-        REQUIRE(d.session().login()->attribute("program_name") != nullptr);
+        REQUIRE(d.session().login()->attribute("program_name").has_value());
         CHECK(*d.session().login()->attribute("program_name") == "nightly-report");
         // The event is raised once.
         d.clear_output();
@@ -169,9 +169,9 @@ TEST_CASE("session: COM_CHANGE_USER without attributes keeps the login's (mysql2
     d.upstream(Stream(1).ok(status::autocommit).bytes());
     REQUIRE(d.saw<ChangeUserAccepted>());
     CHECK(d.session().login()->user == "other");
-    REQUIRE(d.session().login()->attribute("program_name") != nullptr);
+    REQUIRE(d.session().login()->attribute("program_name").has_value());
     CHECK(*d.session().login()->attribute("program_name") == "billing");
-    REQUIRE(d.session().login()->attribute("_client_name") != nullptr);
+    REQUIRE(d.session().login()->attribute("_client_name").has_value());
     CHECK(*d.session().login()->attribute("_client_name") == "libtest");
 }
 

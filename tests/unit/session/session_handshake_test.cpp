@@ -96,7 +96,7 @@ TEST_CASE("session: a full synthetic login, fed whole and one byte at a time") {
         REQUIRE(d.session().login() != nullptr);
         CHECK(d.session().login()->user == "app");
         CHECK(d.session().login()->database == std::optional<std::string>("tether_test"));
-        REQUIRE(d.session().login()->attribute("program_name") != nullptr);
+        REQUIRE(d.session().login()->attribute("program_name").has_value());
         CHECK(*d.session().login()->attribute("program_name") == "billing");
         CHECK(d.session().phase() == Phase::authenticating);
         const ByteVec ok = Stream(2).ok(codec::status::autocommit).bytes();

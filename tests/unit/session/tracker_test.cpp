@@ -339,7 +339,7 @@ TEST_CASE("tracker: COM_CHANGE_USER with an auth switch; the new login is taken 
     REQUIRE(login.has_value());
     CHECK(login->user == "other");
     CHECK(login->database == std::optional<std::string>("tether_test"));
-    REQUIRE(login->attribute("program_name") != nullptr);
+    REQUIRE(login->attribute("program_name").has_value());
     CHECK(*login->attribute("program_name") == "reports");
     CHECK_FALSE(t.take_changed_user().has_value());
     // Only the identity is kept: no scramble in the login, no copy of the packet.
