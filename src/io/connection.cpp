@@ -188,15 +188,20 @@ void Connection::stop_reading(Socket& socket) {
 // Stop reading a side while the other side has unwritten bytes: memory per
 // session stays bounded by one read per direction.
 void Connection::update_backpressure() {
-    for (Socket* s : {&client_, &upstream_}) {
-        Socket& dest = other(*s);
-        if (s->closed || s->close_after_flush || s->draining || !s->connected) continue;
-        if (s == &client_ && waiting_ && waiting_bytes_.size() >= max_waiting_bytes) continue;
-        if (dest.queued > 0) {
-            stop_reading(*s);
-        } else {
-            start_reading(*s);
-        }
+    hold_or_release(client_, upstream_);
+    hold_or_release(upstream_, client_);
+}
+
+// Called after every step: most find the side already as it should be.
+void Connection::hold_or_release(Socket& socket, const Socket& dest) {
+    if (socket.closed || socket.close_after_flush || socket.draining || !socket.connected) return;
+    const bool hold = dest.queued > 0;
+    if (hold != socket.reading) return;  // held and not reading, or free and reading
+    if (&socket == &client_ && waiting_ && waiting_bytes_.size() >= max_waiting_bytes) return;
+    if (hold) {
+        stop_reading(socket);
+    } else {
+        start_reading(socket);
     }
 }
 

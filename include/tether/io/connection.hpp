@@ -129,6 +129,7 @@ private:
     void start_reading(Socket& socket);
     void stop_reading(Socket& socket);
     void update_backpressure();
+    void hold_or_release(Socket& socket, const Socket& dest);
     void connect_upstream();
     void on_resolved(int status, addrinfo* result);
     void connect_tcp(const sockaddr* address);
