@@ -7,14 +7,6 @@
 
 namespace tether::codec {
 
-DecodeResult<PacketHeader> decode_header(Bytes input) {
-    if (input.size() < header_size) return DecodeResult<PacketHeader>::more();
-    PacketHeader h;
-    h.payload_length = little_endian_u24(input);
-    h.sequence_id = std::to_integer<std::uint8_t>(input[3]);
-    return DecodeResult<PacketHeader>::success(h, header_size);
-}
-
 DecodeResult<Packet> decode_packet(Bytes input) {
     auto header = decode_header(input);
     if (!header.ok()) return DecodeResult<Packet>::more();

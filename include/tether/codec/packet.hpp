@@ -30,8 +30,13 @@ struct Packet {
     Bytes payload;
 };
 
-// Needs 4 bytes; never malformed.
-DecodeResult<PacketHeader> decode_header(Bytes input);
+// Needs 4 bytes; never malformed. Inline: the tracker reads every packet's header.
+inline DecodeResult<PacketHeader> decode_header(Bytes input) {
+    if (input.size() < header_size) return DecodeResult<PacketHeader>::more();
+    const auto byte = [input](std::size_t i) { return static_cast<std::uint32_t>(std::to_integer<std::uint8_t>(input[i])); };
+    return DecodeResult<PacketHeader>::success({byte(0) | byte(1) << 8 | byte(2) << 16, static_cast<std::uint8_t>(byte(3))},
+                                               header_size);
+}
 // Header plus the whole payload; consumed = 4 + payload_length.
 DecodeResult<Packet> decode_packet(Bytes input);
 
