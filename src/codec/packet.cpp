@@ -7,15 +7,6 @@
 
 namespace tether::codec {
 
-DecodeResult<Packet> decode_packet(Bytes input) {
-    auto header = decode_header(input);
-    if (!header.ok()) return DecodeResult<Packet>::more();
-    const std::size_t total = header_size + header.value.payload_length;
-    if (input.size() < total) return DecodeResult<Packet>::more();
-    return DecodeResult<Packet>::success(Packet{header.value, input.subspan(header_size, header.value.payload_length)},
-                                         total);
-}
-
 void encode_header(PacketHeader header, std::byte out[header_size]) {
     out[0] = static_cast<std::byte>(header.payload_length & 0xFF);
     out[1] = static_cast<std::byte>((header.payload_length >> 8) & 0xFF);

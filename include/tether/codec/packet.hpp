@@ -38,7 +38,14 @@ inline DecodeResult<PacketHeader> decode_header(Bytes input) {
                                                header_size);
 }
 // Header plus the whole payload; consumed = 4 + payload_length.
-DecodeResult<Packet> decode_packet(Bytes input);
+inline DecodeResult<Packet> decode_packet(Bytes input) {
+    const auto header = decode_header(input);
+    if (!header.ok()) return DecodeResult<Packet>::more();
+    const std::size_t total = header_size + header.value.payload_length;
+    if (input.size() < total) return DecodeResult<Packet>::more();
+    return DecodeResult<Packet>::success(Packet{header.value, input.subspan(header_size, header.value.payload_length)},
+                                         total);
+}
 
 void encode_header(PacketHeader header, std::byte out[header_size]);
 
