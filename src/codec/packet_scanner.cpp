@@ -9,12 +9,20 @@ namespace tether::codec {
 bool PacketScanner::next(Bytes& input, Event& event) {
     for (;;) {
         if (!in_packet_) {
-            const std::size_t take = std::min(header_size - header_length_, input.size());
-            std::memcpy(header_.data() + header_length_, input.data(), take);
-            header_length_ += take;
-            input = input.subspan(take);
-            if (header_length_ < header_size) return false;
-            auto h = decode_header(Bytes(header_.data(), header_size)).value;
+            PacketHeader h;
+            if (header_length_ == 0 && input.size() >= header_size) {
+                // The usual case: the whole header is in this chunk, read where it is.
+                h = decode_header(input).value;
+                header_length_ = header_size;
+                input = input.subspan(header_size);
+            } else {
+                const std::size_t take = std::min(header_size - header_length_, input.size());
+                std::memcpy(header_.data() + header_length_, input.data(), take);
+                header_length_ += take;
+                input = input.subspan(take);
+                if (header_length_ < header_size) return false;
+                h = decode_header(Bytes(header_.data(), header_size)).value;
+            }
             current_ = h;
             current_is_continuation_ = previous_was_full_;
             previous_was_full_ = h.payload_length == max_physical_payload;
