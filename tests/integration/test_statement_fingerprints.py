@@ -10,7 +10,8 @@ from helpers import wait_until
 from incident_support import LineReader, build_java, events
 from node_support import NodeScript
 
-SECRETS = ("node-secret-literal", "4242", "query-secret-literal", "987654", "py-secret-literal", "31337")
+# Numbers of ten digits: a shorter one can turn up inside a port, an id or a byte count.
+SECRETS = ("node-secret-literal", "1938274655", "query-secret-literal", "1827364509", "py-secret-literal", "1726354093")
 
 
 def row_of(t, thread_id):
@@ -34,7 +35,7 @@ def test_text_query_fingerprint_and_commands(tether):
             (tid,) = cur.fetchone()
             row = row_of(t, tid)
             assert row["last_statement"] == "SELECT CONNECTION_ID()", row
-            cur.execute("SELECT name,  qty FROM items\n WHERE name = 'py-secret-literal' /* who */ AND qty < 31337")
+            cur.execute("SELECT name,  qty FROM items\n WHERE name = 'py-secret-literal' /* who */ AND qty < 1726354093")
             cur.fetchall()
         c.ping()  # a pool's validation: not a statement, but a command
         row = row_of(t, tid)
@@ -88,7 +89,7 @@ def test_pool_per_request_suspects_name_their_statement(tether, tmp_path):
     pool only ever ran what the driver and the pool send when they open one. The leak report says
     how many suspects last ran which fingerprint, and /connections shows it on every row."""
     client = "report-service"
-    query = "SELECT CONNECTION_ID(), name FROM items WHERE name <> 'java-secret-literal' AND qty < 31337"
+    query = "SELECT CONNECTION_ID(), name FROM items WHERE name <> 'java-secret-literal' AND qty < 1726354093"
     fingerprint = "SELECT CONNECTION_ID(), name FROM items WHERE name <> ? AND qty < ?"
     cp = build_java("LeakyPools", tmp_path / "classes")
     t = tether(leak_idle_threshold="1s", leak_report_interval="1s")
@@ -121,7 +122,7 @@ def test_pool_per_request_suspects_name_their_statement(tether, tmp_path):
         print(f"\n[fingerprints] {client}: {pools} of {pools * size} suspects last ran {fingerprint!r}; "
               f"the others last ran {sorted(map(str, others))}")
         for where, text in (("log", t.log()), ("/metrics", t.metrics_text())):
-            for literal in ("java-secret-literal", "31337"):
+            for literal in ("java-secret-literal", "1726354093"):
                 assert literal not in text, f"{literal!r} in tether's {where}"
     finally:
         java.kill()

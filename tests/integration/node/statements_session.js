@@ -16,10 +16,10 @@ const waitForSignal = () => new Promise((resolve) => process.stdin.once('data', 
     connectAttributes: { program_name: `node-${which}-statements` },
   });
   const id = Number(conn.threadId);
-  await conn.execute("SELECT name FROM items WHERE qty > ? AND name <> 'node-secret-literal'", [4242]);
+  await conn.execute("SELECT name FROM items WHERE qty > ? AND name <> 'node-secret-literal'", [1938274655]);
   out('executed', id);
   await waitForSignal();
-  await conn.query("SELECT COUNT(*) AS n FROM items WHERE name = 'query-secret-literal' OR qty = 987654");
+  await conn.query("SELECT COUNT(*) AS n FROM items WHERE name = 'query-secret-literal' OR qty = 1827364509");
   out('queried', id);
   await waitForSignal();
   await conn.end();
