@@ -32,10 +32,12 @@ std::uint8_t append_packet(std::vector<std::byte>& out, std::uint8_t sequence_id
 DecodeResult<LogicalPacket> decode_logical_packet(Bytes input, std::size_t max_payload) {
     using Result = DecodeResult<LogicalPacket>;
     // First pass without copying: find where the logical packet ends, so that
-    // "need more" costs nothing and limits are checked before any allocation.
+    // "need more" costs nothing and limits are checked before any allocation;
+    // it reads the sequence ids too.
     std::size_t offset = 0;
     std::size_t payload_total = 0;
     std::uint8_t expected_sequence = 0;
+    LogicalPacket logical;
     bool first = true;
     for (;;) {
         auto header = decode_header(input.subspan(offset));
@@ -45,6 +47,8 @@ DecodeResult<LogicalPacket> decode_logical_packet(Bytes input, std::size_t max_p
         }
         payload_total += header.value.payload_length;
         if (payload_total > max_payload) return Result::bad("logical packet exceeds the maximum payload size");
+        if (first) logical.first_sequence_id = header.value.sequence_id;
+        logical.last_sequence_id = header.value.sequence_id;
         first = false;
         expected_sequence = static_cast<std::uint8_t>(header.value.sequence_id + 1);
         const std::size_t end = offset + header_size + header.value.payload_length;
@@ -53,22 +57,13 @@ DecodeResult<LogicalPacket> decode_logical_packet(Bytes input, std::size_t max_p
         if (header.value.payload_length < max_physical_payload) break;
     }
 
-    LogicalPacket logical;
     if (offset == header_size + payload_total) {  // one physical packet: viewed, not copied
-        const auto packet = decode_packet(input);
-        logical.first_sequence_id = packet.value.header.sequence_id;
-        logical.last_sequence_id = packet.value.header.sequence_id;
-        logical.payload = packet.value.payload;
+        logical.payload = input.subspan(header_size, payload_total);
         return Result::success(std::move(logical), offset);
     }
     logical.joined.reserve(payload_total);
-    std::size_t pos = 0;
-    first = true;
-    while (pos < offset) {
-        auto packet = decode_packet(input.subspan(pos));
-        if (first) logical.first_sequence_id = packet.value.header.sequence_id;
-        first = false;
-        logical.last_sequence_id = packet.value.header.sequence_id;
+    for (std::size_t pos = 0; pos < offset;) {
+        const auto packet = decode_packet(input.subspan(pos));
         logical.joined.insert(logical.joined.end(), packet.value.payload.begin(), packet.value.payload.end());
         pos += packet.consumed;
     }

@@ -3,26 +3,40 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <span>
 
 namespace tether::codec {
+
+namespace {
+
+// The next `wanted` bytes of a stream that arrives in chunks: viewed in `input`
+// when they are all there and none came before (the usual case), else gathered
+// in `stage` across chunks (`staged` of them so far). Nullopt while some are missing.
+// Inline: it runs twice per packet the tracker follows.
+[[gnu::always_inline]] inline std::optional<Bytes> take_whole(Bytes& input, std::span<std::byte> stage, std::size_t& staged,
+                                                          std::size_t wanted) {
+    if (staged == 0 && input.size() >= wanted) {
+        const Bytes whole = input.first(wanted);
+        input = input.subspan(wanted);
+        return whole;
+    }
+    const std::size_t take = std::min(wanted - staged, input.size());
+    if (take > 0) std::memcpy(stage.data() + staged, input.data(), take);
+    staged += take;
+    input = input.subspan(take);
+    if (staged < wanted) return std::nullopt;
+    return Bytes(stage.data(), wanted);
+}
+
+}  // namespace
 
 bool PacketScanner::next(Bytes& input, Event& event) {
     for (;;) {
         if (!in_packet_) {
-            PacketHeader h;
-            if (header_length_ == 0 && input.size() >= header_size) {
-                // The usual case: the whole header is in this chunk, read where it is.
-                h = decode_header(input).value;
-                header_length_ = header_size;
-                input = input.subspan(header_size);
-            } else {
-                const std::size_t take = std::min(header_size - header_length_, input.size());
-                std::memcpy(header_.data() + header_length_, input.data(), take);
-                header_length_ += take;
-                input = input.subspan(take);
-                if (header_length_ < header_size) return false;
-                h = decode_header(Bytes(header_.data(), header_size)).value;
-            }
+            const auto header = take_whole(input, header_, header_length_, header_size);
+            if (!header) return false;
+            const PacketHeader h = decode_header(*header).value;
             current_ = h;
             current_is_continuation_ = previous_was_full_;
             previous_was_full_ = h.payload_length == max_physical_payload;
@@ -33,21 +47,11 @@ bool PacketScanner::next(Bytes& input, Event& event) {
             started_ = false;
         }
         if (!started_) {
-            Bytes prefix;
-            if (peek_length_ == 0 && input.size() >= peek_wanted_) {
-                prefix = input.first(peek_wanted_);
-                input = input.subspan(peek_wanted_);
-            } else {
-                const std::size_t take = std::min(peek_wanted_ - peek_length_, input.size());
-                std::memcpy(peek_.data() + peek_length_, input.data(), take);
-                peek_length_ += take;
-                input = input.subspan(take);
-                if (peek_length_ < peek_wanted_) return false;
-                prefix = Bytes(peek_.data(), peek_length_);
-            }
+            const auto prefix = take_whole(input, peek_, peek_length_, peek_wanted_);
+            if (!prefix) return false;
             remaining_ -= static_cast<std::uint32_t>(peek_wanted_);
             started_ = true;
-            event = Event{EventKind::start, current_, prefix, current_is_continuation_};
+            event = Event{EventKind::start, current_, *prefix, current_is_continuation_};
             if (remaining_ == 0) {
                 in_packet_ = false;
                 header_length_ = 0;
