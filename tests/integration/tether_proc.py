@@ -45,19 +45,13 @@ class Tether:
         listen = self.flags.get("listen")
         # Ports this object picked itself, which start() may pick again if another process
         # took one between free_port() and tether's bind.
-        self._picked = set()
-        if listen is None and "listen" not in self.flags:
-            self.port = free_port()
-            self.flags["listen"] = f"{self.host}:{self.port}"
-            self._picked.add("listen")
-        elif isinstance(listen, str) and listen.startswith("unix:"):
+        self._picked = {flag for flag in ("listen", "admin") if flag not in self.flags}
+        if isinstance(listen, str) and listen.startswith("unix:"):
             self.unix_path = listen[len("unix:"):]
         elif isinstance(listen, str):
             self.port = int(listen.rsplit(":", 1)[1])
-        if "admin" not in self.flags:
-            self.flags["admin"] = f"{self.host}:{free_port()}"
-            self._picked.add("admin")
-        self.admin_port = int(self.flags["admin"].rsplit(":", 1)[1]) if self.flags["admin"] else None
+        self.admin_port = int(self.flags["admin"].rsplit(":", 1)[1]) if self.flags.get("admin") else None
+        self._pick_ports()
         if "upstream" not in self.flags:
             self.flags["upstream"] = upstream
         self.flags.setdefault("log-level", os.environ.get("TETHER_IT_LOG_LEVEL", "debug"))
@@ -97,8 +91,7 @@ class Tether:
                 if attempt == 2 or not self._lost_picked_port():
                     raise
                 self._log.close()
-                self._repick_ports()
-        return self
+                self._pick_ports()
 
     def _lost_picked_port(self):
         """tether exited because a port this object picked was taken by someone else."""
@@ -107,7 +100,8 @@ class Tether:
         return any("address already in use" in line and f"={self.flags[flag]} " in line
                    for line in self.log().splitlines() for flag in self._picked)
 
-    def _repick_ports(self):
+    def _pick_ports(self):
+        """Fresh free ports for the flags the test left to this object."""
         if "listen" in self._picked:
             self.port = free_port()
             self.flags["listen"] = f"{self.host}:{self.port}"
