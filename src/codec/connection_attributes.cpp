@@ -35,12 +35,10 @@ ConnectionAttributes::ConnectionAttributes(const std::vector<std::pair<std::stri
 }
 
 std::string_view ConnectionAttributes::decode(Bytes block, ConnectionAttributes& out) {
-    std::size_t count = 0;
-    for (WireReader r(block); !r.at_end(); ++count) {
+    for (WireReader r(block); !r.at_end();) {
         if (!r.lenenc_string() || !r.lenenc_string()) return "connection attribute runs past the attribute block";
     }
     out.block_.assign(block.begin(), block.end());
-    out.count_ = count;
     return {};
 }
 
@@ -48,7 +46,6 @@ void ConnectionAttributes::emplace_back(std::string_view key, std::string_view v
     WireWriter w(block_);
     w.lenenc_string(key);
     w.lenenc_string(value);
-    ++count_;
 }
 
 ConnectionAttributes::Pair ConnectionAttributes::back() const {

@@ -63,8 +63,11 @@ public:
 
     [[nodiscard]] iterator begin() const { return {block(), 0}; }
     [[nodiscard]] iterator end() const { return {block(), block_.size()}; }
-    [[nodiscard]] bool empty() const { return count_ == 0; }
-    [[nodiscard]] std::size_t size() const { return count_; }
+    // A pair takes at least two bytes: no pairs, no block. The block is all the
+    // state, so a moved-from list is simply empty.
+    [[nodiscard]] bool empty() const { return block_.empty(); }
+    // Walks the block.
+    [[nodiscard]] std::size_t size() const { return static_cast<std::size_t>(std::distance(begin(), end())); }
     [[nodiscard]] Pair front() const { return *begin(); }
     [[nodiscard]] Pair back() const;
     // The value of the first pair named `key`.
@@ -76,7 +79,6 @@ public:
 
 private:
     std::vector<std::byte> block_;
-    std::size_t count_ = 0;
 };
 
 }  // namespace tether::codec

@@ -56,3 +56,11 @@ TEST_CASE("no attributes: an empty block, nothing to read") {
     CHECK(ConnectionAttributes::decode({}, decoded).empty());
     CHECK(decoded == none);
 }
+
+TEST_CASE("a list moved from is empty (COM_CHANGE_USER moves the login's attributes on)") {
+    ConnectionAttributes login_attributes{{"program_name", "billing"}};
+    const ConnectionAttributes moved = std::move(login_attributes);
+    CHECK(moved.find("program_name") == std::optional<std::string_view>("billing"));
+    CHECK(login_attributes.empty());  // NOLINT(bugprone-use-after-move): what is left is the point
+    CHECK(login_attributes.size() == 0);
+}
